@@ -1,0 +1,3 @@
+"""monitord: a monitoring and alerting daemon."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,112 @@
+"""What every check kind provides, and the shared resources checks draw on.
+
+A kind is a small object with ``parse`` (read its own config keys into a frozen spec) and
+``build`` (make a runnable :class:`Check` for one configured check). Kinds are listed in the
+explicit registry of :mod:`monitord.checks.registry` — no reflection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+
+from monitord.clock import Clock
+from monitord.model import Outcome
+
+if TYPE_CHECKING:
+    from monitord.config.reader import Table
+    from monitord.config.schema import CheckConfig
+
+R = TypeVar("R")
+
+
+class Check(Protocol):
+    """One configured check, ready to run. It may keep state between runs (counters)."""
+
+    async def run(self) -> Outcome:
+        """Probe once. The caller enforces the deadline; cancellation must be honoured."""
+        ...
+
+
+class CheckSpec(Protocol):
+    """A kind's own settings, frozen. ``target`` names the host for the per-host cap."""
+
+    @property
+    def target(self) -> str: ...
+
+
+class CheckKind(Protocol):
+    name: str
+
+    def parse(self, table: Table) -> CheckSpec:
+        """Read this kind's keys; record errors on ``table``, never raise."""
+        ...
+
+    def build(self, config: CheckConfig, env: CheckEnv) -> Check: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Kind:
+    """The usual way to declare a kind: a spec parser and a check constructor."""
+
+    name: str
+    parse_spec: Callable[[Table], CheckSpec]
+    make: Callable[[CheckConfig, CheckEnv], Check]
+
+    def parse(self, table: Table) -> CheckSpec:
+        return self.parse_spec(table)
+
+    def build(self, config: CheckConfig, env: CheckEnv) -> Check:
+        return self.make(config, env)
+
+
+@dataclass
+class CheckEnv:
+    """Resources shared by the checks of one daemon (or one ``probe`` run).
+
+    ``resolvers`` are the nameservers used to resolve check targets' host names
+    (``[monitord] resolvers``; empty = the system's). Long-lived resources such as an HTTP
+    client session are created on first use through :meth:`resource` and closed by
+    :meth:`aclose`.
+    """
+
+    clock: Clock
+    location: str
+    resolvers: tuple[str, ...] = ()
+    _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
+    _resources: dict[str, Any] = field(default_factory=dict)
+
+    async def resource(self, key: str, factory: Callable[[], Awaitable[R]],
+                       close: Callable[[R], Awaitable[object]] | None = None) -> R:
+        """The shared resource named ``key``, created by ``factory`` on first use."""
+        if key not in self._resources:
+            value = await factory()
+            self._resources[key] = value
+            if close is not None:
+                self._stack.push_async_callback(close, value)
+        result: R = self._resources[key]
+        return result
+
+    async def enter(self, key: str, manager: Callable[[], AbstractAsyncContextManager[R]]) -> R:
+        """Like :meth:`resource`, for an async context manager."""
+        if key not in self._resources:
+            self._resources[key] = await self._stack.enter_async_context(manager())
+        result: R = self._resources[key]
+        return result
+
+    async def aclose(self) -> None:
+        self._resources.clear()
+        await self._stack.aclose()
+
+
+@contextlib.asynccontextmanager
+async def check_env(clock: Clock, location: str,
+                    resolvers: tuple[str, ...] = ()) -> AsyncIterator[CheckEnv]:
+    env = CheckEnv(clock=clock, location=location, resolvers=resolvers)
+    try:
+        yield env
+    finally:
+        await env.aclose()

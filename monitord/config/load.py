@@ -1,0 +1,151 @@
+"""TOML file -> validated, frozen :class:`Config`, with every error reported at once."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from monitord.checks.registry import KINDS
+from monitord.config.reader import ConfigInvalid, Problems, Table
+from monitord.config.schema import (
+    COMMON_CHECK_KEYS,
+    ApiSection,
+    CheckConfig,
+    MonitordSection,
+    parse_api,
+    parse_check,
+    parse_monitord,
+)
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class Config:
+    file: Path
+    monitord: MonitordSection
+    api: ApiSection
+    checks: tuple[CheckConfig, ...]
+
+    def check(self, name: str) -> CheckConfig:
+        for check in self.checks:
+            if check.name == name:
+                return check
+        raise KeyError(name)
+
+    def local_checks(self) -> tuple[CheckConfig, ...]:
+        """The enabled checks this instance runs itself."""
+        here = self.monitord.location
+        return tuple(c for c in self.checks if c.enabled and here in c.locations)
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate ``path``; raises :class:`ConfigInvalid` listing every problem."""
+    path = Path(path)
+    problems = Problems(str(path))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.add("", f"cannot read the file: {exc.strerror or exc}")
+        raise ConfigInvalid(problems.errors) from None
+    except UnicodeDecodeError as exc:
+        problems.add("", f"not UTF-8 text: {exc}")
+        raise ConfigInvalid(problems.errors) from None
+    except tomllib.TOMLDecodeError as exc:
+        problems.add("", f"invalid TOML: {exc}")
+        raise ConfigInvalid(problems.errors) from None
+    config = parse_config(raw, path, problems)
+    if problems:
+        raise ConfigInvalid(problems.errors)
+    return config
+
+
+def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Config:
+    root = Table(problems, "", raw)
+    monitord = parse_monitord(root.table("monitord"), path.parent.resolve())
+    api = parse_api(root.table("api"))
+    defaults = _defaults(root, problems)
+    checks: list[CheckConfig] = []
+    for _, table in root.tables("check"):
+        table.inherited = defaults
+        check = parse_check(table, monitord.location, KINDS)
+        if check is not None:
+            checks.append(check)
+    _check_names_and_dependencies(checks, problems)
+    root.finish()
+    return Config(file=path, monitord=monitord, api=api, checks=tuple(checks))
+
+
+def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:
+    """``[defaults]``: any key that some check kind (or every check) knows."""
+    table = root.table("defaults")
+    if table is None:
+        return {}
+    if "name" in table.data or "type" in table.data:
+        table.error("name" if "name" in table.data else "type",
+                    "cannot be a default: each check sets its own")
+    known: set[str] = set()
+    scratch = Problems("")
+    for kind in KINDS.values():  # learn each kind's keys by letting it read the table
+        probe = Table(scratch, "", table.data)
+        kind.parse(probe)
+        known |= _keys_read(probe)
+    table.finish(extra_known=sorted((known | set(COMMON_CHECK_KEYS)) - {"name", "type"}))
+    return dict(table.data)
+
+
+def _keys_read(table: Table) -> set[str]:
+    return set(table._read)  # noqa: SLF001 - same package
+
+
+def _check_names_and_dependencies(checks: list[CheckConfig], problems: Problems) -> None:
+    seen: dict[str, int] = {}
+    for index, check in enumerate(checks):
+        if check.name in seen:
+            problems.add(f'check[{index}] "{check.name}"',
+                         f"name: duplicate check name (first used by check[{seen[check.name]}])")
+        else:
+            seen[check.name] = index
+    by_name = {c.name: c for c in checks}
+    for index, check in enumerate(checks):
+        for parent in check.depends_on:
+            if parent not in by_name:
+                problems.add(f'check[{index}] "{check.name}"',
+                             f'depends_on: no check named "{parent}"')
+            elif parent == check.name:
+                problems.add(f'check[{index}] "{check.name}"', "depends_on: a check cannot "
+                             "depend on itself")
+    for cycle in _cycles(by_name):
+        problems.add("check", "depends_on: dependency cycle " + " -> ".join(cycle))
+
+
+def _cycles(by_name: Mapping[str, CheckConfig]) -> list[list[str]]:
+    """Each dependency cycle once, as a path that returns to its start."""
+    white, grey, black = 0, 1, 2
+    color = dict.fromkeys(by_name, white)
+    found: list[list[str]] = []
+    stack: list[str] = []
+
+    def visit(name: str) -> None:
+        color[name] = grey
+        stack.append(name)
+        for parent in by_name[name].depends_on:
+            if parent not in by_name or parent == name:
+                continue
+            if color[parent] == grey:
+                found.append([*stack[stack.index(parent):], parent])
+            elif color[parent] == white:
+                visit(parent)
+        stack.pop()
+        color[name] = black
+
+    for name in by_name:
+        if color[name] == white:
+            visit(name)
+    return found

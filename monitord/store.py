@@ -1,0 +1,131 @@
+"""SQLite state (WAL) in ``state_dir``, reached from asyncio through one worker thread.
+
+Every statement runs on a single dedicated thread that owns the connection, so the event
+loop never blocks on the disk and SQLite never sees two threads. Each component (qualify,
+outbox, …) owns its tables and declares its migrations; :meth:`Store.migrate` applies the
+missing ones in order and records the version per component.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+Migration = Callable[[sqlite3.Connection], None] | str
+
+
+class Store:
+    """One SQLite database file, used from asyncio.
+
+    Error handling: SQLite errors propagate to the awaiting caller; the connection stays usable.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitord-store")
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        store = cls(path)
+        await store.call(lambda _conn: None)
+        return store
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode survives a process crash (kill -9) without losing a
+            # committed transaction; only a power loss may drop the newest ones.
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.execute("PRAGMA busy_timeout=5000")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
+            )
+            self._conn = conn
+        return self._conn
+
+    async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` on the store thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, self._run, fn)
+
+    async def transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn`` inside BEGIN IMMEDIATE … COMMIT (rolled back on error)."""
+
+        def wrapped(conn: sqlite3.Connection) -> T:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+            return result
+
+        return await self.call(wrapped)
+
+    def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            return fn(self._connection())
+
+    def run_sync(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """For code outside the event loop (CLI tools, tests)."""
+        return self._executor.submit(self._run, fn).result()
+
+    async def migrate(self, component: str, migrations: Sequence[Migration]) -> int:
+        """Apply ``migrations[version:]`` for ``component``; returns the new version."""
+
+        def apply(conn: sqlite3.Connection) -> int:
+            row = conn.execute(
+                "SELECT version FROM schema_version WHERE component = ?", (component,)
+            ).fetchone()
+            version = row[0] if row else 0
+            if version > len(migrations):
+                raise RuntimeError(
+                    f"{self.path}: {component} schema version {version} is newer than this "
+                    f"monitord knows ({len(migrations)}); refusing to run on it"
+                )
+            for number in range(version, len(migrations)):
+                step = migrations[number]
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    if isinstance(step, str):
+                        for statement in step.split(";"):
+                            if statement.strip():
+                                conn.execute(statement)
+                    else:
+                        step(conn)
+                    conn.execute(
+                        "INSERT INTO schema_version(component, version) VALUES (?, ?) "
+                        "ON CONFLICT(component) DO UPDATE SET version = excluded.version",
+                        (component, number + 1),
+                    )
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            return len(migrations)
+
+        return await self.call(apply)
+
+    async def close(self) -> None:
+        def close(_: sqlite3.Connection) -> None:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+        if self._conn is not None:
+            await self.call(close)
+        self._executor.shutdown(wait=True)
