@@ -9,7 +9,10 @@ import dns.query
 import dns.rcode
 import dns.rdatatype
 
-from tests.support.knot import KnotServer, knot_factory  # noqa: F401  (fixture)
+from tests.support import knot
+from tests.support.knot import KnotServer
+
+knot_factory = knot.knot_factory
 
 ZONE = """$ORIGIN example.test.
 $TTL 300
