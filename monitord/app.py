@@ -1,0 +1,239 @@
+"""The daemon: builds the world from a config, runs it in one TaskGroup, reloads by swapping.
+
+Signals only set events: SIGTERM/SIGINT ask for a stop, SIGHUP for a reload. A reload
+validates the new file first; if it is invalid, the old configuration keeps running and the
+errors are logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from monitord.checks.base import Check, CheckEnv
+from monitord.checks.registry import KINDS
+from monitord.clock import Clock, SystemClock
+from monitord.compat import TaskGroup
+from monitord.config.load import Config, load_config
+from monitord.config.reader import ConfigInvalid
+from monitord.config.schema import CheckConfig
+from monitord.logs import configure_logging
+from monitord.model import Result, Status
+from monitord.runner import CheckRunner
+from monitord.scheduler import Scheduler
+from monitord.systemd import SystemdNotifier
+
+log = structlog.get_logger("monitord")
+
+STOP_GRACE = 5.0
+
+
+def build_checks(config: Config, env: CheckEnv) -> list[tuple[CheckConfig, Check]]:
+    return [(c, KINDS[c.type].build(c, env)) for c in config.local_checks()]
+
+
+@dataclass
+class CheckState:
+    """What the daemon knows of one check right now (for logs, the API and the status page)."""
+
+    status: Status | None = None
+    since: datetime | None = None
+    last: dict[str, Result] = field(default_factory=dict)  # per location
+
+
+class Daemon:
+    """One running monitord.
+
+    Error handling: a bad config at start raises ConfigInvalid (the CLI exits 2); a bad
+    config on reload is logged and ignored; a failing check never stops the others.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Clock | None = None,
+        notifier: SystemdNotifier | None = None,
+        config_path: Path | None = None,
+        extra_tasks: list[Callable[[Daemon], Awaitable[None]]] | None = None,
+    ) -> None:
+        self.config = config
+        self.config_path = config_path or config.file
+        self.clock: Clock = clock or SystemClock()
+        self.notifier = notifier or SystemdNotifier()
+        self.stop_requested = asyncio.Event()
+        self.reload_requested = asyncio.Event()
+        self.ready = asyncio.Event()
+        self.states: dict[str, CheckState] = {}
+        self.reloads = 0
+        self.reload_failures = 0
+        self.started_at = self.clock.now()
+        self._extra_tasks = extra_tasks or []
+        self.env = CheckEnv(
+            clock=self.clock, location=config.monitord.location,
+            resolvers=tuple(str(r) for r in config.monitord.resolvers),
+        )
+        self.runner = CheckRunner(self.clock, config.monitord.location)
+        self.scheduler = Scheduler(
+            clock=self.clock,
+            run_check=self.runner,
+            on_result=self.handle_result,
+            max_concurrent=config.monitord.max_concurrent_checks,
+            max_per_host=config.monitord.max_checks_per_host,
+        )
+        self.result_listeners: list[Callable[[Result], Awaitable[None]]] = []
+
+    # -- results ----------------------------------------------------------------------
+
+    async def handle_result(self, result: Result) -> None:
+        state = self.states.setdefault(result.check, CheckState())
+        state.last[result.location] = result
+        log.info(
+            "check_result", check=result.check, type=result.type, location=result.location,
+            status=result.status.name, phase=result.phase.value if result.phase else None,
+            summary=result.summary, duration_ms=round(result.duration * 1000, 1),
+        )
+        if state.status is not result.status:
+            log.info(
+                "check_state_changed", check=result.check, location=result.location,
+                previous=state.status.name if state.status is not None else None,
+                status=result.status.name, summary=result.summary,
+            )
+            state.status = result.status
+            state.since = result.at
+        for listener in self.result_listeners:
+            await listener(result)
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Run until a stop is requested; returns once every task has ended."""
+        loop = asyncio.get_running_loop()
+        installed = self._install_signals(loop)
+        try:
+            async with TaskGroup() as group:
+                tasks = [
+                    group.create_task(self.scheduler.run(build_checks(self.config, self.env)),
+                                      name="scheduler"),
+                    group.create_task(self._reload_loop(), name="reload"),
+                    group.create_task(self._watchdog_loop(), name="watchdog"),
+                ]
+                tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
+                checks = len(self.config.local_checks())
+                log.info("started", location=self.config.monitord.location, checks=checks,
+                         config=str(self.config_path))
+                self.notifier.ready(f"running {checks} checks")
+                self.ready.set()
+                await self.stop_requested.wait()
+                log.info("stopping")
+                self.notifier.stopping()
+                for task in tasks:
+                    task.cancel()
+        finally:
+            for sig in installed:
+                loop.remove_signal_handler(sig)
+            await self.env.aclose()
+        log.info("stopped")
+
+    def request_stop(self) -> None:
+        self.stop_requested.set()
+
+    def request_reload(self) -> None:
+        self.reload_requested.set()
+
+    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
+        installed = []
+        for sig, action in ((signal.SIGTERM, self.request_stop),
+                            (signal.SIGINT, self.request_stop),
+                            (signal.SIGHUP, self.request_reload)):
+            with suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, action)
+                installed.append(sig)
+        return installed
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await self.reload_requested.wait()
+            self.reload_requested.clear()
+            await self.reload()
+
+    async def reload(self) -> bool:
+        """Load the config file again and swap it in; False (old config kept) if invalid."""
+        self.notifier.reloading()
+        try:
+            try:
+                new = await asyncio.to_thread(load_config, self.config_path)
+            except ConfigInvalid as exc:
+                self.reload_failures += 1
+                for error in exc.errors:
+                    log.error("reload_rejected", error=str(error))
+                log.error("reload_failed", errors=len(exc.errors),
+                          detail="the previous configuration keeps running")
+                return False
+            self._warn_restart_only(new)
+            added, removed, changed = self.scheduler.update(build_checks(new, self.env))
+            for name in set(self.states) - {c.name for c in new.local_checks()}:
+                del self.states[name]
+            self.config = new
+            self.reloads += 1
+            configure_logging(new.monitord.log_format, new.monitord.log_level)
+            log.info("reloaded", added=added, removed=removed, changed=changed,
+                     checks=len(new.local_checks()))
+            return True
+        finally:
+            self.notifier.ready(f"running {len(self.config.local_checks())} checks")
+
+    def _warn_restart_only(self, new: Config) -> None:
+        old = self.config
+        for what, before, after in (
+            ("monitord.location", old.monitord.location, new.monitord.location),
+            ("monitord.state_dir", old.monitord.state_dir, new.monitord.state_dir),
+            ("monitord.resolvers", old.monitord.resolvers, new.monitord.resolvers),
+            ("api.listen", old.api.listen, new.api.listen),
+        ):
+            if before != after:
+                log.warning("reload_needs_restart", setting=what,
+                            detail="this setting takes effect at the next restart")
+
+    async def _watchdog_loop(self) -> None:
+        interval = self.notifier.watchdog_interval
+        if interval is None:
+            await asyncio.get_running_loop().create_future()  # nothing to do until cancelled
+            return
+        while True:
+            # Only a live event loop gets here, so the ping proves the loop is not stuck.
+            if self.healthy():
+                self.notifier.watchdog()
+            await asyncio.sleep(interval / 2)
+
+    def healthy(self) -> bool:
+        """The loop runs (we are here) and the scheduler makes progress."""
+        if not self.scheduler.checks():
+            return True
+        slowest = max(c.interval + c.timeout for c in self.scheduler.checks())
+        idle = self.clock.monotonic() - self.scheduler.last_activity
+        return idle <= 2 * slowest + 60 or self.scheduler.in_flight > 0
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every check with its state and last result per location."""
+        checks = []
+        for config in self.config.local_checks():
+            state = self.states.get(config.name, CheckState())
+            checks.append({
+                "check": config.name,
+                "type": config.type,
+                "labels": config.alert_labels(),
+                "status": state.status.name if state.status is not None else "PENDING",
+                "since": state.since.isoformat() if state.since else None,
+                "results": [r.to_json() for r in state.last.values()],
+            })
+        return {"location": self.config.monitord.location, "checks": checks}
+
