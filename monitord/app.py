@@ -17,7 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import structlog
+from aiohttp import web
 
+from monitord.api import server as api_server
+from monitord.api.metrics import Exposition
+from monitord.api.server import TokenGate
 from monitord.checks.base import Check, CheckEnv
 from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
@@ -90,6 +94,11 @@ class Daemon:
             max_per_host=config.monitord.max_checks_per_host,
         )
         self.result_listeners: list[Callable[[Result], Awaitable[None]]] = []
+        # Extension points for the components wired around the core (alerting, delivery…).
+        self.metric_sources: list[Callable[[Exposition], None]] = []
+        self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
+        self.health_checks: list[Callable[[], str | None]] = []
+        self.api_bound = asyncio.Event()
 
     # -- results ----------------------------------------------------------------------
 
@@ -125,6 +134,7 @@ class Daemon:
                                       name="scheduler"),
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
+                    group.create_task(api_server.serve(self), name="api"),
                 ]
                 tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
                 checks = len(self.config.local_checks())
@@ -150,7 +160,7 @@ class Daemon:
         self.reload_requested.set()
 
     def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed = []
+        installed: list[int] = []
         for sig, action in ((signal.SIGTERM, self.request_stop),
                             (signal.SIGINT, self.request_stop),
                             (signal.SIGHUP, self.request_reload)):
@@ -215,12 +225,23 @@ class Daemon:
             await asyncio.sleep(interval / 2)
 
     def healthy(self) -> bool:
-        """The loop runs (we are here) and the scheduler makes progress."""
-        if not self.scheduler.checks():
-            return True
-        slowest = max(c.interval + c.timeout for c in self.scheduler.checks())
-        idle = self.clock.monotonic() - self.scheduler.last_activity
-        return idle <= 2 * slowest + 60 or self.scheduler.in_flight > 0
+        return not self.health_problems()
+
+    def health_problems(self) -> list[str]:
+        """Empty when the loop runs (we are here), the scheduler makes progress and every
+        registered component says it is fine."""
+        problems = []
+        configs = self.scheduler.checks()
+        if configs:
+            slowest = max(c.interval + c.timeout for c in configs)
+            idle = self.clock.monotonic() - self.scheduler.last_activity
+            if idle > 2 * slowest + 60 and self.scheduler.in_flight == 0:
+                problems.append(f"scheduler: no check finished for {idle:.0f}s")
+        for check in self.health_checks:
+            problem = check()
+            if problem:
+                problems.append(problem)
+        return problems
 
     def snapshot(self) -> dict[str, Any]:
         """Every check with its state and last result per location."""

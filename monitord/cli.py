@@ -55,12 +55,11 @@ def summary_lines(config: Config) -> list[str]:
     by_type = Counter(c.type for c in config.checks)
     types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
     local = len(config.local_checks())
-    lines = [
+    return [
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
         f"api: {config.api.listen or 'disabled'}",
     ]
-    return lines
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -81,7 +80,7 @@ def select_checks(config: Config, names: Sequence[str]) -> tuple[list[CheckConfi
     unknown = []
     for name in names:
         family = [c for c in config.checks
-                  if c.name == name or c.name.startswith(name + ":") or c.name.startswith(name + "/")]
+                  if c.name == name or c.name.startswith((name + ":", name + "/"))]
         if not family:
             unknown.append(name)
         chosen += [c for c in family if c not in chosen]

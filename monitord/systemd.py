@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 
 
 class SystemdNotifier:
@@ -41,10 +42,9 @@ class SystemdNotifier:
         return self.notify("READY=1", *([f"STATUS={status}"] if status else []))
 
     def reloading(self) -> bool:
-        import time
-
         # MONOTONIC_USEC lets systemd (Type=notify-reload) tie the reload to this message.
-        return self.notify("RELOADING=1", f"MONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+        usec = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+        return self.notify("RELOADING=1", f"MONOTONIC_USEC={usec}")
 
     def stopping(self) -> bool:
         return self.notify("STOPPING=1")

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 from monitord.config.durations import parse_duration
 
@@ -27,7 +27,9 @@ class ConfigError:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.file}: {self.path}: {self.message}" if self.path else f"{self.file}: {self.message}"
+        if not self.path:
+            return f"{self.file}: {self.message}"
+        return f"{self.file}: {self.path}: {self.message}"
 
 
 class ConfigInvalid(Exception):
@@ -170,6 +172,11 @@ def choice(*choices: str) -> Callable[[object], str]:
 
 
 _MISSING: Any = object()
+# Table has methods named str/int/bool/float; annotations inside it use these aliases.
+_str: TypeAlias = str
+_int: TypeAlias = int
+_bool: TypeAlias = bool
+_float: TypeAlias = float
 
 
 class Table:
@@ -182,28 +189,28 @@ class Table:
     def __init__(
         self,
         problems: Problems,
-        path: str,
-        data: Mapping[str, Any],
-        inherited: Mapping[str, Any] | None = None,
-        inherited_path: str = "defaults",
+        path: _str,
+        data: Mapping[_str, Any],
+        inherited: Mapping[_str, Any] | None = None,
+        inherited_path: _str = "defaults",
     ) -> None:
         self.problems = problems
         self.path = path
         self.data = data
         self.inherited = inherited or {}
         self.inherited_path = inherited_path
-        self._read: set[str] = set()
+        self._read: set[_str] = set()
 
     # -- generic access ---------------------------------------------------------------
 
-    def has(self, key: str) -> bool:
+    def has(self, key: _str) -> _bool:
         return key in self.data or key in self.inherited
 
-    def error(self, key: str | None, message: str) -> None:
+    def error(self, key: _str | None, message: _str) -> None:
         """Record an error about ``key`` (or about the table itself)."""
         self.problems.add(self.path, f"{key}: {message}" if key else message)
 
-    def get(self, key: str, convert: Callable[[object], T], default: T = _MISSING) -> T:
+    def get(self, key: _str, convert: Callable[[object], T], default: T = _MISSING) -> T:
         """The converted value of ``key``; records an error and returns ``default`` if bad."""
         self._read.add(key)
         if key in self.data:
@@ -220,25 +227,25 @@ class Table:
             self.problems.add(path, f"{key}: {exc}")
             return default
 
-    def optional(self, key: str, convert: Callable[[object], T]) -> T | None:
-        return self.get(key, convert, None) if self.has(key) else self._mark(key)
-
-    def _mark(self, key: str) -> None:
+    def optional(self, key: _str, convert: Callable[[object], T]) -> T | None:
+        if self.has(key):
+            return self.get(key, convert, None)
         self._read.add(key)
+        return None
 
     # -- typed shortcuts ----------------------------------------------------------------
 
-    def str(self, key: str, default: str = _MISSING) -> str:
+    def str(self, key: _str, default: _str = _MISSING) -> _str:
         value = self.get(key, to_str, default)
         return "" if value is _MISSING else value
 
-    def bool(self, key: str, default: bool) -> bool:
+    def bool(self, key: _str, default: _bool) -> _bool:
         return self.get(key, to_bool, default)
 
     def int(
-        self, key: str, default: int = _MISSING, *, minimum: int | None = None,
-        maximum: int | None = None,
-    ) -> int:
+        self, key: _str, default: _int = _MISSING, *, minimum: _int | None = None,
+        maximum: _int | None = None,
+    ) -> _int:
         value = self.get(key, to_int, default)
         if value is _MISSING:
             return 0
@@ -249,15 +256,15 @@ class Table:
             return default if default is not _MISSING else (minimum or 0)
         return value
 
-    def float(self, key: str, default: float, *, minimum: float | None = None,
-              maximum: float | None = None) -> float:
+    def float(self, key: _str, default: _float, *, minimum: _float | None = None,
+              maximum: _float | None = None) -> _float:
         value = self.get(key, to_float, default)
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             self.error(key, f"expected a number between {minimum} and {maximum}, got {value}")
             return default
         return value
 
-    def duration(self, key: str, default: float = _MISSING, *, positive: bool = True) -> float:
+    def duration(self, key: _str, default: _float = _MISSING, *, positive: _bool = True) -> _float:
         value = self.get(key, to_duration, default)
         if value is _MISSING:
             return 1.0
@@ -266,23 +273,23 @@ class Table:
             return default if default is not _MISSING else 1.0
         return value
 
-    def str_list(self, key: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def str_list(self, key: _str, default: tuple[_str, ...] = ()) -> tuple[_str, ...]:
         return self.get(key, to_str_list, default)
 
-    def str_map(self, key: str) -> Mapping[str, str]:
+    def str_map(self, key: _str) -> Mapping[_str, _str]:
         return self.get(key, to_str_map, {})
 
-    def choice(self, key: str, choices: Sequence[str], default: str = _MISSING) -> str:
+    def choice(self, key: _str, choices: Sequence[_str], default: _str = _MISSING) -> _str:
         value = self.get(key, choice(*choices), default)
         return value if value is not _MISSING else choices[0]
 
-    def regex(self, key: str) -> re.Pattern[str] | None:
+    def regex(self, key: _str) -> re.Pattern[_str] | None:
         return self.optional(key, to_regex)
 
-    def raw(self, key: str) -> Any:
+    def raw(self, key: _str) -> Any:
         return self.data.get(key, self.inherited.get(key))
 
-    def secret(self, name: str, *, required: bool = True) -> SecretRef | None:
+    def secret(self, name: _str, *, required: _bool = True) -> SecretRef | None:
         """A secret given as ``<name>_file`` (a path) or ``<name>_env`` (a variable name)."""
         self._read.add(name)
         if name in self.data:
@@ -302,7 +309,7 @@ class Table:
 
     # -- nesting ------------------------------------------------------------------------
 
-    def table(self, key: str) -> Table | None:
+    def table(self, key: _str) -> Table | None:
         """A nested table, or None (with an error if it is not a table)."""
         self._read.add(key)
         value = self.data.get(key)
@@ -313,7 +320,7 @@ class Table:
             return None
         return Table(self.problems, f"{self.path}.{key}" if self.path else key, value)
 
-    def tables(self, key: str, name_key: str | None = "name") -> Iterator[tuple[int, Table]]:
+    def tables(self, key: _str, name_key: _str | None = "name") -> Iterator[tuple[_int, Table]]:
         """Each table of an array of tables, with a path like ``check[3] "name"``."""
         self._read.add(key)
         value = self.data.get(key, [])
@@ -322,10 +329,10 @@ class Table:
             return
         for index, item in enumerate(value):
             name = item.get(name_key) if name_key else None
-            label = f'{key}[{index}] "{name}"' if isinstance(name, str) else f"{key}[{index}]"
+            label = f'{key}[{index}] "{name}"' if isinstance(name, _str) else f"{key}[{index}]"
             yield index, Table(self.problems, label, item)
 
-    def finish(self, extra_known: Sequence[str] = ()) -> None:
+    def finish(self, extra_known: Sequence[_str] = ()) -> None:
         """Report every key present in this table that nobody read."""
         known = self._read | set(extra_known)
         for key in self.data:

@@ -1,0 +1,1 @@
+"""The HTTP API: health, metrics, status page and the operator endpoints."""

@@ -1,0 +1,42 @@
+"""The status page: one self-contained HTML document, no scripts, auto-refreshing."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+COLOURS = {"OK": "#1a7f37", "WARNING": "#9a6700", "CRITICAL": "#cf222e", "UNKNOWN": "#6e7781",
+           "PENDING": "#6e7781"}
+
+
+def render(snapshot: dict[str, Any]) -> str:
+    rows = []
+    order = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "PENDING": 3, "OK": 4}
+    for check in sorted(snapshot["checks"], key=lambda c: (order.get(c["status"], 9), c["check"])):
+        colour = COLOURS.get(check["status"], "#000")
+        results = "<br>".join(
+            f"{escape(r['location'])}: {escape(r['summary'])}" for r in check["results"]
+        ) or "no result yet"
+        rows.append(
+            f"<tr><td style='color:{colour};font-weight:bold'>{escape(check['status'])}</td>"
+            f"<td>{escape(check['check'])}</td><td>{escape(check['type'])}</td>"
+            f"<td>{escape(check['since'] or '')}</td><td>{results}</td></tr>"
+        )
+    incidents = snapshot.get("incidents", [])
+    incident_rows = "".join(
+        f"<tr><td>{escape(i.get('id', ''))}</td><td>{escape(i.get('check', ''))}</td>"
+        f"<td>{escape(i.get('status', ''))}</td><td>{escape(i.get('summary', ''))}</td></tr>"
+        for i in incidents
+    )
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="15">
+<title>monitord — {escape(snapshot['location'])}</title>
+<style>body{{font-family:system-ui,sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}}</style>
+</head><body><h1>monitord — {escape(snapshot['location'])}</h1>
+<h2>Open incidents ({len(incidents)})</h2>
+<table><tr><th>id</th><th>check</th><th>status</th><th>summary</th></tr>{incident_rows}</table>
+<h2>Checks ({len(rows)})</h2>
+<table><tr><th>status</th><th>check</th><th>type</th><th>since</th><th>last results</th></tr>
+{''.join(rows)}</table></body></html>
+"""
