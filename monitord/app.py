@@ -98,7 +98,6 @@ class Daemon:
         self.metric_sources: list[Callable[[Exposition], None]] = []
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
-        self.api_bound = asyncio.Event()
 
     # -- results ----------------------------------------------------------------------
 
@@ -126,6 +125,7 @@ class Daemon:
     async def run(self) -> None:
         """Run until a stop is requested; returns once every task has ended."""
         loop = asyncio.get_running_loop()
+        api_runner = await api_server.start(self)
         installed = self._install_signals(loop)
         try:
             async with TaskGroup() as group:
@@ -134,7 +134,6 @@ class Daemon:
                                       name="scheduler"),
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
-                    group.create_task(api_server.serve(self), name="api"),
                 ]
                 tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
                 checks = len(self.config.local_checks())
@@ -150,6 +149,8 @@ class Daemon:
         finally:
             for sig in installed:
                 loop.remove_signal_handler(sig)
+            if api_runner is not None:
+                await api_runner.cleanup()
             await self.env.aclose()
         log.info("stopped")
 

@@ -42,11 +42,22 @@ def cmd_run(args: argparse.Namespace) -> int:
     from monitord.app import Daemon
     from monitord.logs import configure_logging
 
+    from monitord.config.secrets import unreadable_secrets
+
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
+    problems = unreadable_secrets(config)
+    for problem in problems:
+        print(f"{config.file}: {problem}", file=sys.stderr)
+    if problems:
+        return EXIT_BAD_CONFIG
     configure_logging(config.monitord.log_format, config.monitord.log_level)
-    asyncio.run(Daemon(config, config_path=config_path(args)).run())
+    try:
+        asyncio.run(Daemon(config, config_path=config_path(args)).run())
+    except OSError as exc:  # e.g. the API or trap port cannot be bound
+        print(f"monitord: cannot start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

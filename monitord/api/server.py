@@ -84,11 +84,11 @@ def build_app(daemon: Daemon, gate: TokenGate) -> web.Application:
     return app
 
 
-async def serve(daemon: Daemon) -> None:
-    """Serve the API until cancelled. A port that cannot be bound fails the start-up."""
+async def start(daemon: Daemon) -> web.AppRunner | None:
+    """Bind and serve the API; raises OSError at once if the address cannot be bound."""
     listen = daemon.config.api.listen
     if listen is None:
-        return
+        return None
     token = None
     if daemon.config.api.token is not None:
         token = daemon.config.api.token.read()
@@ -98,10 +98,8 @@ async def serve(daemon: Daemon) -> None:
     try:
         site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True)
         await site.start()
-        log.info("api_listening", address=str(listen))
-        daemon.api_bound.set()
-        import asyncio
-
-        await asyncio.get_running_loop().create_future()
-    finally:
+    except BaseException:
         await runner.cleanup()
+        raise
+    log.info("api_listening", address=str(listen))
+    return runner

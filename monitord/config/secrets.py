@@ -1,0 +1,54 @@
+"""Start-up check that every secret the config refers to can be read.
+
+``check-config`` validates a file on any machine (the secrets may live only on the server);
+``run`` calls :func:`unreadable_secrets` first, so a missing password file is a clear start-up
+error (exit 2) instead of a failure at 3 a.m. when the first alert is sent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from monitord.config.reader import SecretRef
+
+
+def _walk(value: Any, path: str, seen: set[int]) -> Iterator[tuple[str, SecretRef]]:
+    if isinstance(value, SecretRef):
+        yield path, value
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if id(value) in seen:
+            return
+        seen.add(id(value))
+        for f in dataclasses.fields(value):
+            yield from _walk(getattr(value, f.name), f"{path}.{f.name}" if path else f.name, seen)
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            name = getattr(item, "name", None)
+            label = f'[{index}] "{name}"' if isinstance(name, str) else f"[{index}]"
+            yield from _walk(item, f"{path}{label}", seen)
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _walk(item, f"{path}.{key}", seen)
+
+
+def secrets_of(config: Any) -> list[tuple[str, SecretRef]]:
+    return list(_walk(config, "", set()))
+
+
+def unreadable_secrets(config: Any) -> list[str]:
+    """One message per secret that cannot be read; never includes a secret's value."""
+    problems = []
+    for path, ref in secrets_of(config):
+        try:
+            value = ref.read()
+        except OSError as exc:
+            problems.append(f"{path}: cannot read {ref.describe()}: {exc.strerror or exc}")
+            continue
+        except KeyError:
+            problems.append(f"{path}: {ref.describe()} is not set")
+            continue
+        if not value:
+            problems.append(f"{path}: {ref.describe()} is empty")
+    return problems

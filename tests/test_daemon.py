@@ -1,0 +1,217 @@
+"""The daemon as operators run it: start, results logged, reload good and bad, clean stop."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from monitord.app import Daemon
+from monitord.compat import timeout
+from monitord.config.load import load_config
+from tests.conftest import free_port
+
+TOKEN = "t0ken-for-tests"
+
+
+def config_text(state: Path, api_port: int, checks: str, extra: str = "") -> str:
+    return textwrap.dedent(f"""
+        [monitord]
+        location = "test"
+        state_dir = "{state}"
+        log_format = "json"
+        [api]
+        listen = "127.0.0.1:{api_port}"
+        token_file = "{state / 'token'}"
+        {extra}
+        [defaults]
+        interval = "1s"
+        timeout = "2s"
+    """) + textwrap.dedent(checks)
+
+
+def tcp_check(name: str, port: int) -> str:
+    return f"""
+        [[check]]
+        name = "{name}"
+        type = "tcp"
+        host = "127.0.0.1"
+        port = {port}
+    """
+
+
+@pytest.fixture
+async def tcp_target() -> AsyncIterator[int]:
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"hello\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    yield server.sockets[0].getsockname()[1]
+    server.close()
+    await server.wait_closed()
+
+
+class Proc:
+    """A ``monitord run`` subprocess whose JSON log lines are read as they come."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+        self.lines: list[dict[str, Any]] = []
+
+    async def wait_for(self, event: str, within: float = 20.0, **fields: Any) -> dict[str, Any]:
+        async with timeout(within):
+            for line in self.lines:
+                if line.get("event") == event and all(line.get(k) == v for k, v in fields.items()):
+                    return line
+            while True:
+                assert self.proc.stderr is not None
+                raw = await self.proc.stderr.readline()
+                if not raw:
+                    raise AssertionError(f"daemon exited before {event!r}: {self.lines[-5:]}")
+                try:
+                    line = json.loads(raw)
+                except ValueError:
+                    line = {"event": "raw", "text": raw.decode(errors="replace")}
+                self.lines.append(line)
+                if line.get("event") == event and all(line.get(k) == v for k, v in fields.items()):
+                    return line
+
+
+async def start_daemon(config: Path) -> Proc:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitord", "run", "-c", str(config),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    return Proc(proc)
+
+
+async def test_run_reload_and_stop(tmp_path: Path, tcp_target: int) -> None:
+    api_port = free_port()
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(tmp_path, api_port, tcp_check("first", tcp_target)))
+    daemon = await start_daemon(path)
+    try:
+        await daemon.wait_for("started")
+        result = await daemon.wait_for("check_result", check="first")
+        assert result["status"] == "OK"
+        await daemon.wait_for("check_state_changed", check="first", status="OK")
+
+        async with aiohttp.ClientSession() as http:
+            base = f"http://127.0.0.1:{api_port}"
+            async with http.get(f"{base}/healthz") as resp:
+                assert resp.status == 200
+            async with http.get(f"{base}/metrics") as resp:
+                assert resp.status == 401
+            async with http.get(f"{base}/metrics",
+                                headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+                assert resp.status == 200
+                assert 'monitord_check_status{check="first",type="tcp",location="test"} 0' in (
+                    await resp.text())
+            async with http.get(f"{base}/api/v1/status",
+                                headers={"Authorization": f"Bearer {TOKEN}"}) as resp:
+                status = await resp.json()
+                assert [c["check"] for c in status["checks"]] == ["first"]
+
+        # An invalid file is rejected; the running configuration goes on.
+        path.write_text(config_text(tmp_path, api_port, tcp_check("first", tcp_target))
+                        + 'interval = "soon"\n')
+        daemon.proc.send_signal(signal.SIGHUP)
+        rejected = await daemon.wait_for("reload_rejected")
+        assert 'check[0] "first": interval: expected a duration' in rejected["error"]
+        await daemon.wait_for("reload_failed")
+        seen = len(daemon.lines)
+        await daemon.wait_for("check_result", check="first")
+        assert len(daemon.lines) > seen
+
+        # A valid file: the new check starts, the old one keeps running.
+        path.write_text(config_text(tmp_path, api_port, tcp_check("first", tcp_target)
+                                    + tcp_check("second", free_port())))
+        daemon.proc.send_signal(signal.SIGHUP)
+        reloaded = await daemon.wait_for("reloaded")
+        assert (reloaded["added"], reloaded["removed"], reloaded["changed"]) == (1, 0, 0)
+        second = await daemon.wait_for("check_result", check="second")
+        assert second["status"] == "CRITICAL"
+        assert second["phase"] == "connect"
+
+        daemon.proc.send_signal(signal.SIGTERM)
+        async with timeout(5):
+            code = await daemon.proc.wait()
+        assert code == 0
+        await daemon.wait_for("stopped")
+    finally:
+        if daemon.proc.returncode is None:
+            daemon.proc.kill()
+            await daemon.proc.wait()
+
+
+async def test_bad_config_at_start_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text('[[check]]\nname = "x"\ntype = "tcp"\nhost = "127.0.0.1"\nport = 1\n'
+                    'timeout = 10\n')
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitord", "run", "-c", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert f'{path}: check[0] "x": timeout: expected a duration like "10s", got 10' in err.decode()
+
+
+async def test_missing_secret_file_is_a_start_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(f'[api]\nlisten = "127.0.0.1:{free_port()}"\n'
+                    f'token_file = "{tmp_path / "absent"}"\n')
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitord", "run", "-c", str(path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    _, err = await proc.communicate()
+    assert proc.returncode == 2
+    assert "api.token: cannot read file" in err.decode()
+
+
+async def test_api_port_in_use_is_a_clear_start_error(tmp_path: Path) -> None:
+    blocker = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    port = blocker.sockets[0].getsockname()[1]
+    path = tmp_path / "config.toml"
+    path.write_text(f'[api]\nlisten = "127.0.0.1:{port}"\n')
+    try:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "monitord", "run", "-c", str(path),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        _, err = await proc.communicate()
+    finally:
+        blocker.close()
+        await blocker.wait_closed()
+    assert proc.returncode == 1
+    assert "cannot start" in err.decode()
+    assert "address already in use" in err.decode().lower()
+
+
+async def test_stop_leaves_no_task_behind(tmp_path: Path, tcp_target: int) -> None:
+    path = tmp_path / "config.toml"
+    checks = "".join(tcp_check(f"c{i}", tcp_target) for i in range(20))
+    (tmp_path / "token").write_text(TOKEN)
+    path.write_text(config_text(tmp_path, free_port(), checks))
+    daemon = Daemon(load_config(path))
+    before = asyncio.all_tasks()
+    runner = asyncio.create_task(daemon.run())
+    await asyncio.wait_for(daemon.ready.wait(), 10)
+    while daemon.scheduler.runs < 20:
+        await asyncio.sleep(0.05)
+    daemon.request_stop()
+    async with timeout(5):
+        await runner
+    leftover = asyncio.all_tasks() - before - {runner}
+    assert leftover == set()
