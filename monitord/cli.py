@@ -40,9 +40,8 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from monitord.app import Daemon
-    from monitord.logs import configure_logging
-
     from monitord.config.secrets import unreadable_secrets
+    from monitord.logs import configure_logging
 
     config = load_or_report(args)
     if config is None:
@@ -122,6 +121,15 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return int(Status.worst([r.status for r in results])) if results else 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from monitord.demo import run_demo
+
+    state_dir = Path(args.state_dir).resolve()
+    state_dir.mkdir(parents=True, exist_ok=True)
+    asyncio.run(run_demo(state_dir))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="monitord", description="Monitoring and alerting daemon.")
     parser.add_argument("--version", action="version", version=f"monitord {__version__}")
@@ -141,6 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a check (or a family like dns:example.fr); repeatable")
     probe.add_argument("--json", action="store_true", help="one JSON object a line")
     probe.set_defaults(func=cmd_probe)
+    demo = sub.add_parser("demo", help="run the daemon on loopback targets it starts itself",
+                          description="Start a failing-and-recovering web shop, a TCP service "
+                          "and a notification sink on loopback, and monitor them.")
+    demo.add_argument("--state-dir", default="state/demo",
+                      help="where the demo keeps its config and state (default: state/demo)")
+    demo.set_defaults(func=cmd_demo)
     return parser
 
 
