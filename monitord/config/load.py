@@ -19,6 +19,7 @@ from monitord.config.schema import (
     parse_check,
     parse_monitord,
 )
+from monitord.notify.config import ReceiverConfig, SmtpSection, parse_receivers, parse_smtp
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -32,6 +33,8 @@ class Config:
     monitord: MonitordSection
     api: ApiSection
     checks: tuple[CheckConfig, ...]
+    smtp: SmtpSection | None = None
+    receivers: tuple[ReceiverConfig, ...] = ()
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -78,8 +81,11 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
         if check is not None:
             checks.append(check)
     _check_names_and_dependencies(checks, problems)
+    smtp = parse_smtp(root.table("smtp"))
+    receivers = parse_receivers(root, smtp)
     root.finish()
-    return Config(file=path, monitord=monitord, api=api, checks=tuple(checks))
+    return Config(file=path, monitord=monitord, api=api, checks=tuple(checks), smtp=smtp,
+                  receivers=receivers)
 
 
 def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:

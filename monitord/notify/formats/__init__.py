@@ -1,0 +1,1 @@
+"""Pure renderers: Notification -> webhook payload. No I/O, no clock."""
