@@ -7,7 +7,8 @@
 
 Every instance has its own directory (config, rundir, storage, control socket), so several can
 run side by side on different 127.0.0.x addresses, on the same port or not. A server started
-without a zone answers REFUSED to everything: that is a lame server.
+without a zone answers REFUSED to everything: that is a lame server. A zone given the text
+``UNLOADABLE`` (the empty string) is configured but fails to load: knotd answers SERVFAIL for it.
 
 Zone texts are served as they are (no signing, no serial bump, semantic checks off) so tests can
 serve deliberately broken zones (stale serials, expired RRSIGs, mismatched glue).
@@ -27,6 +28,7 @@ import dns.exception
 import dns.flags
 import dns.message
 import dns.query
+import dns.rcode
 import dns.rdatatype
 import dns.zone
 import pytest
@@ -36,6 +38,7 @@ from tests.conftest import free_port
 KNOTD = shutil.which("knotd") or "/usr/sbin/knotd"
 KNOTC = shutil.which("knotc") or "/usr/sbin/knotc"
 START_TIMEOUT = 10.0
+UNLOADABLE = ""
 
 
 def free_udp_tcp_port(addresses: list[str]) -> int:
@@ -124,6 +127,8 @@ class KnotServer:
         self.config_path.write_text("\n".join(lines) + "\n")
 
     def _write_zone(self, zone: str, text: str) -> None:
+        if text == UNLOADABLE:
+            text = "this line is not a record\n"
         self.zone_path(zone).write_text(text if text.endswith("\n") else text + "\n")
 
     def start(self) -> None:
@@ -139,9 +144,12 @@ class KnotServer:
         log.close()
         deadline = time.monotonic() + START_TIMEOUT
         for zone, text in self.zones.items():
-            self._wait_for(zone, lambda serial, t=text: serial == _serial_of(t), deadline)
+            if text == UNLOADABLE:
+                self._wait_for(zone, lambda rcode, serial: rcode == dns.rcode.SERVFAIL, deadline)
+            else:
+                self._wait_for(zone, _serial_is(_serial_of(text)), deadline)
         if not self.zones:
-            self._wait_for(".", lambda serial: True, deadline)
+            self._wait_for(".", lambda rcode, serial: True, deadline)
 
     def set_zone(self, zone: str, text: str) -> None:
         """Replace a zone's content and reload; returns once the new SOA serial is served.
@@ -151,8 +159,7 @@ class KnotServer:
         self.zones[zone] = text
         self._write_zone(zone, text)
         self.knotc("zone-reload", _fqdn(zone))
-        expected = _serial_of(text)
-        self._wait_for(zone, lambda serial: serial == expected, time.monotonic() + START_TIMEOUT)
+        self._wait_for(zone, _serial_is(_serial_of(text)), time.monotonic() + START_TIMEOUT)
 
     def knotc(self, *args: str) -> str:
         done = subprocess.run(
@@ -167,24 +174,28 @@ class KnotServer:
 
     def soa_serial(self, zone: str) -> int | None:
         """The SOA serial served for `zone` (None when it answers but not with a SOA)."""
+        return self._soa(zone)[1]
+
+    def _soa(self, zone: str) -> tuple[dns.rcode.Rcode, int | None]:
         query = dns.message.make_query(_fqdn(zone), dns.rdatatype.SOA)
         query.flags &= ~dns.flags.RD
         response = dns.query.udp(query, self.address, timeout=0.5, port=self.port)
         for rrset in response.answer:
             if rrset.rdtype == dns.rdatatype.SOA:
-                return int(rrset[0].serial)
-        return None
+                return response.rcode(), int(rrset[0].serial)
+        return response.rcode(), None
 
-    def _wait_for(self, zone: str, ready: Callable[[int | None], bool], deadline: float) -> None:
+    def _wait_for(self, zone: str, ready: Callable[[dns.rcode.Rcode, int | None], bool],
+                  deadline: float) -> None:
         last_error = "no answer"
         while time.monotonic() < deadline:
             if self.process is not None and self.process.poll() is not None:
                 raise RuntimeError(f"knotd exited early:\n{self.log_text()}")
             try:
-                serial = self.soa_serial(zone)
-                if zone == "." or ready(serial):
+                rcode, serial = self._soa(zone)
+                if ready(rcode, serial):
                     return
-                last_error = f"serial {serial}"
+                last_error = f"rcode {dns.rcode.to_text(rcode)}, serial {serial}"
             except (OSError, dns.exception.DNSException) as exc:
                 last_error = repr(exc)
             time.sleep(0.02)
@@ -208,6 +219,10 @@ class KnotServer:
         self.process = None
 
 
+def _serial_is(expected: int) -> Callable[[dns.rcode.Rcode, int | None], bool]:
+    return lambda rcode, serial: serial == expected
+
+
 def _serial_of(text: str) -> int:
     """The SOA serial of a zone text (parsed with dnspython, so $ORIGIN/$TTL work)."""
     for line in text.splitlines():
@@ -217,6 +232,7 @@ def _serial_of(text: str) -> int:
     else:
         origin = None
     zone = dns.zone.from_text(text, origin=origin, relativize=False, check_origin=False)
+    assert zone.origin is not None
     soa = zone.get_rdataset(zone.origin, dns.rdatatype.SOA)
     if soa is None:
         raise ValueError("zone text has no SOA at its origin")
