@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from monitord.checks.registry import KINDS
+from monitord.config.alerting import AlertingConfig
 from monitord.config.reader import ConfigInvalid, Problems, Table
 from monitord.config.schema import (
     COMMON_CHECK_KEYS,
@@ -20,6 +21,10 @@ from monitord.config.schema import (
     parse_monitord,
 )
 from monitord.notify.config import ReceiverConfig, SmtpSection, parse_receivers, parse_smtp
+from monitord.route.config import check_receiver_references, parse_routing
+from monitord.route.maintenance import Maintenance
+from monitord.route.routes import Route
+from monitord.route.timeintervals import TimeInterval
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -35,6 +40,10 @@ class Config:
     checks: tuple[CheckConfig, ...]
     smtp: SmtpSection | None = None
     receivers: tuple[ReceiverConfig, ...] = ()
+    alerting: AlertingConfig = field(default_factory=AlertingConfig)
+    time_intervals: Mapping[str, TimeInterval] = field(default_factory=dict)
+    routes: tuple[Route, ...] = ()
+    maintenance: tuple[Maintenance, ...] = ()
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -83,9 +92,14 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     _check_names_and_dependencies(checks, problems)
     smtp = parse_smtp(root.table("smtp"))
     receivers = parse_receivers(root, smtp)
+    routing = parse_routing(root, monitord.timezone)
+    check_receiver_references(routing.alerting, routing.routes, [r.name for r in receivers],
+                              problems)
     root.finish()
     return Config(file=path, monitord=monitord, api=api, checks=tuple(checks), smtp=smtp,
-                  receivers=receivers)
+                  receivers=receivers, alerting=routing.alerting,
+                  time_intervals=routing.time_intervals, routes=routing.routes,
+                  maintenance=routing.maintenance)
 
 
 def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:
@@ -107,7 +121,7 @@ def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:
 
 
 def _keys_read(table: Table) -> set[str]:
-    return set(table._read)  # noqa: SLF001 - same package
+    return set(table._read)
 
 
 def _check_names_and_dependencies(checks: list[CheckConfig], problems: Problems) -> None:
