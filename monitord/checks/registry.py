@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from monitord.checks import dns, http, tcp, tls
 from monitord.checks.base import CheckKind
 
 KINDS: Mapping[str, CheckKind] = {
+    "dns": dns.KIND,
+    "http": http.KIND,
+    "tcp": tcp.KIND,
+    "tls": tls.KIND,
 }
