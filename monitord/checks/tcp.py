@@ -1,0 +1,124 @@
+"""The ``tcp`` check: connect (optionally over TLS), optionally send, optionally expect.
+
+``expect`` is a regular expression searched in what the server sends (a banner, or the answer
+to ``send``), read until it matches, the server closes, or ``max_read`` bytes have arrived —
+never more. Without ``expect`` the check passes once connected (and ``send`` written).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from monitord.checks._net import close_stream, connect, open_stream
+from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, size, tls_options, to_host
+from monitord.checks._probe import Probe, ProbeFailure, run_probe
+from monitord.checks._tls import shared_context
+from monitord.checks.base import CheckEnv, Kind
+from monitord.config.durations import format_duration
+from monitord.config.reader import Table, to_str
+from monitord.config.schema import CheckConfig
+from monitord.model import Outcome, Phase
+
+MAX_READ = 64 * 1024
+CHUNK = 4096
+
+
+@dataclass(frozen=True, slots=True)
+class TcpSpec:
+    host: str
+    port: int
+    send: str | None = None
+    expect: re.Pattern[str] | None = None
+    tls: bool = False
+    server_name: str = ""  # SNI and the name checked in the certificate; default: host
+    tls_options: TlsOptions = DEFAULT_TLS
+    max_read: int = MAX_READ
+
+    @property
+    def target(self) -> str:
+        return self.host
+
+
+def parse(table: Table) -> TcpSpec:
+    return TcpSpec(
+        host=host(table),
+        port=port(table),
+        send=table.optional("send", to_str),
+        expect=table.regex("expect"),
+        tls=table.bool("tls", False),
+        server_name=table.get("server_name", to_host, ""),
+        tls_options=tls_options(table),
+        max_read=size(table, "max_read", MAX_READ, minimum=1, maximum=1024 * 1024),
+    )
+
+
+class TcpCheck:
+    def __init__(self, config: CheckConfig, env: CheckEnv) -> None:
+        assert isinstance(config.spec, TcpSpec)
+        self.spec: TcpSpec = config.spec
+        self.env = env
+        self.timeout = config.timeout
+        self.payload = self.spec.send.encode() if self.spec.send is not None else None
+
+    async def run(self) -> Outcome:
+        return await run_probe(self.env.clock.monotonic, self.timeout, self._run)
+
+    async def _run(self, probe: Probe) -> Outcome:
+        spec = self.spec
+        context = None
+        if spec.tls:
+            context = await shared_context(self.env, spec.tls_options.verify,
+                                           spec.tls_options.ca_file)
+        sock = await connect(self.env, probe, spec.host, spec.port)
+        reader, writer = await open_stream(sock, probe, context, spec.server_name or spec.host)
+        try:
+            probe.enter(Phase.REQUEST)
+            try:
+                if self.payload is not None:
+                    writer.write(self.payload)
+                    await writer.drain()
+                probe.enter(Phase.RESPONSE)
+                if spec.expect is None:
+                    return self._ok(probe, "", 0)
+                data, ended = bytearray(), False
+                while len(data) < spec.max_read:
+                    chunk = await reader.read(min(CHUNK, spec.max_read - len(data)))
+                    if probe.stage is Phase.RESPONSE:
+                        probe.enter(Phase.CONTENT)  # the first byte (or the close) arrived
+                    if not chunk:
+                        ended = True
+                        break
+                    data += chunk
+                    text = data.decode("utf-8", errors="replace")
+                    match = spec.expect.search(text)
+                    if match:
+                        return self._ok(probe, f', "{_preview(match[0])}" matches expect',
+                                        len(data))
+            except OSError as exc:
+                raise ProbeFailure(probe.stage, f"connection lost: {exc.strerror or exc}"
+                                   ) from None
+        finally:
+            await close_stream(writer)
+        why = "the server closed the connection" if ended else f"read limit {len(data)} bytes"
+        text = data.decode("utf-8", errors="replace")
+        return probe.failed(ProbeFailure(
+            Phase.CONTENT,
+            f'no match for expect "{spec.expect.pattern}" ({why}); got "{_preview(text)}"',
+        ), bytes_read=len(data))
+
+    def _ok(self, probe: Probe, matched: str, read: int) -> Outcome:
+        metrics = probe.metrics(bytes_read=read)
+        over = " over TLS" if self.spec.tls else ""
+        took = format_duration(metrics["time_total_ms"] / 1000.0)
+        return Outcome.ok(f"connected to {self.spec.host}:{self.spec.port}{over} in {took}"
+                          f"{matched}", metrics)
+
+
+def _preview(text: str, limit: int = 60) -> str:
+    """A short, one-line, printable excerpt of what the server sent."""
+    shown = text[:limit].encode("unicode_escape").decode("ascii")
+    return shown + ("…" if len(text) > limit else "")
+
+
+KIND = Kind("tcp", parse, TcpCheck)
