@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from monitord.config.alerting import AlertingConfig, label_names, parse_alerting
+from monitord.config.durations import parse_time_of_day
 from monitord.config.reader import Problems, Table, describe_value, to_str_list
 from monitord.config.schema import to_zone
 from monitord.route.maintenance import Maintenance
@@ -110,10 +111,14 @@ def _recurrence(table: Table) -> Recurrence:
 
 
 def _time_range(table: Table) -> TimeRange:
-    start, end = table.str("start"), table.str("end")
+    for key in ("start", "end"):
+        if not table.has(key):
+            table.error(key, 'required, like "09:00"')
+    start = table.get("start", _time_of_day, None)
+    end = table.get("end", _time_of_day, None)
     table.finish()
-    if not (start and end):
-        return TimeRange(0, 1)  # the missing key has been reported
+    if start is None or end is None:
+        return TimeRange(0, 1)  # the bad or missing key has been reported
     try:
         return parse_time_range(start, end)
     except ValueError as exc:
@@ -136,6 +141,12 @@ def _items(table: Table, key: str, convert: Callable[[object], T],
         except ValueError as exc:
             table.error(key, str(exc))
     return parsed
+
+
+def _time_of_day(value: object) -> str:
+    """A time of day checked on its own, so a bad one is reported at its key."""
+    parse_time_of_day(_str_value(value))
+    return _str_value(value)
 
 
 def _array(value: object) -> list[object]:
