@@ -24,7 +24,7 @@ from types import SimpleNamespace
 import aiohttp
 
 from monitord import __version__
-from monitord.checks._net import shared_resolver
+from monitord.checks._net import os_reason, shared_resolver
 from monitord.checks._probe import Probe, ProbeFailure
 from monitord.checks._tls import describe_ssl_error, describe_verify_error
 from monitord.checks.base import CheckEnv
@@ -132,6 +132,4 @@ def _after_connect(probe: Probe) -> Phase:
 
 
 def _reason(error: Exception) -> str:
-    cause = getattr(error, "os_error", None) or error
-    text = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
-    return str(text)
+    return os_reason(getattr(error, "os_error", None) or error)

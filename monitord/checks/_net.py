@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 import socket
 import ssl
 
@@ -39,6 +40,14 @@ async def shared_resolver(env: CheckEnv) -> AbstractResolver:
     return await env.resource("net.resolver", make, close)
 
 
+def os_reason(error: BaseException) -> str:
+    """The operating system's words for a socket error ("Connection refused", …)."""
+    errno = getattr(error, "errno", None)
+    if isinstance(errno, int) and errno > 0:
+        return os.strerror(errno)
+    return str(getattr(error, "strerror", None) or error or type(error).__name__)
+
+
 def is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)
@@ -56,7 +65,7 @@ async def resolve(env: CheckEnv, probe: Probe, host: str, port: int) -> list[tup
     try:
         found = await resolver.resolve(host, port, family=socket.AF_UNSPEC)
     except OSError as exc:
-        raise ProbeFailure(Phase.RESOLVE, f"cannot resolve {host}: {exc.strerror or exc}") from None
+        raise ProbeFailure(Phase.RESOLVE, f"cannot resolve {host}: {os_reason(exc)}") from None
     if not found:
         raise ProbeFailure(Phase.RESOLVE, f"cannot resolve {host}: no address")
     return [(int(r["family"]), str(r["host"])) for r in found]
@@ -75,7 +84,7 @@ async def connect(env: CheckEnv, probe: Probe, host: str, port: int) -> socket.s
             await loop.sock_connect(sock, (address, port))
         except OSError as exc:
             sock.close()
-            errors.append(f"{address}: {exc.strerror or exc}")
+            errors.append(f"{address}: {os_reason(exc)}")
         except BaseException:
             sock.close()
             raise
@@ -108,7 +117,7 @@ async def open_stream(
         raise ProbeFailure(Phase.TLS, describe_ssl_error(exc)) from None
     except OSError as exc:  # reset or EOF in the middle of the handshake
         sock.close()
-        raise ProbeFailure(Phase.TLS, f"TLS handshake failed: {exc.strerror or exc}") from None
+        raise ProbeFailure(Phase.TLS, f"TLS handshake failed: {os_reason(exc)}") from None
     except BaseException:
         sock.close()
         raise

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from monitord.checks._net import close_stream, connect, open_stream
+from monitord.checks._net import close_stream, connect, open_stream, os_reason
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, size, tls_options, to_host
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
@@ -96,7 +96,7 @@ class TcpCheck:
                         return self._ok(probe, f', "{_preview(match[0])}" matches expect',
                                         len(data))
             except OSError as exc:
-                raise ProbeFailure(probe.stage, f"connection lost: {exc.strerror or exc}"
+                raise ProbeFailure(probe.stage, f"connection lost: {os_reason(exc)}"
                                    ) from None
         finally:
             await close_stream(writer)
