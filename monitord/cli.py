@@ -69,6 +69,8 @@ def summary_lines(config: Config) -> list[str]:
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
         f"api: {config.api.listen or 'disabled'}",
+        f"routes: {len(config.routes)}, time intervals: {len(config.time_intervals)}, "
+        f"maintenance windows: {len(config.maintenance)}",
     ]
 
 
@@ -121,6 +123,20 @@ def cmd_probe(args: argparse.Namespace) -> int:
     return int(Status.worst([r.status for r in results])) if results else 0
 
 
+def cmd_routes(args: argparse.Namespace) -> int:
+    from monitord.route.explain import cmd_routes as explain_routes
+
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    status, text = explain_routes(config, args.at, args.label or [], args.check)
+    if status:
+        print(f"monitord routes: {text.rstrip()}", file=sys.stderr)
+    else:
+        print(text, end="")
+    return status
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitord.demo import run_demo
 
@@ -149,6 +165,14 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a check (or a family like dns:example.fr); repeatable")
     probe.add_argument("--json", action="store_true", help="one JSON object a line")
     probe.set_defaults(func=cmd_probe)
+    routes = command("routes", "explain which routes and receivers get an alert at an instant")
+    routes.add_argument("--at", required=True, metavar="TIME",
+                        help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00")
+    routes.add_argument("--label", action="append", metavar="K=V",
+                        help="a label of the alert; repeatable")
+    routes.add_argument("--check", metavar="NAME",
+                        help="use that check's labels (--label adds to or overrides them)")
+    routes.set_defaults(func=cmd_routes)
     demo = sub.add_parser("demo", help="run the daemon on loopback targets it starts itself",
                           description="Start a failing-and-recovering web shop, a TCP service "
                           "and a notification sink on loopback, and monitor them.")
