@@ -15,6 +15,7 @@ first ``max_body`` bytes of a response are read.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import hmac
 import json
@@ -89,8 +90,8 @@ class WebhookSender:
         if self.receiver.bearer_token is not None:
             headers["Authorization"] = f"Bearer {self.receiver.bearer_token.read()}"
         elif self.receiver.username is not None and self.receiver.password is not None:
-            auth = aiohttp.BasicAuth(self.receiver.username, self.receiver.password.read())
-            headers["Authorization"] = auth.encode()
+            pair = f"{self.receiver.username}:{self.receiver.password.read()}".encode()
+            headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         return headers
 
     def _sign(self, body: bytes) -> dict[str, str]:
