@@ -56,13 +56,15 @@ class CertificateRejected(ProbeFailure):
 class Probe:
     """Stage and per-stage durations of one run (all redirect hops of an HTTP run add up)."""
 
-    __slots__ = ("_mark", "_now", "durations", "stage", "start")
+    __slots__ = ("_mark", "_now", "durations", "if_timeout", "stage", "start")
 
     def __init__(self, monotonic: Callable[[], float], stage: Phase = Phase.CONNECT) -> None:
         self._now = monotonic
         self.start = self._mark = monotonic()
         self.stage = stage
         self.durations: dict[Phase, float] = {}
+        # What to report if time runs out now (e.g. "no match in what arrived so far").
+        self.if_timeout: ProbeFailure | None = None
 
     def enter(self, stage: Phase) -> None:
         now = self._now()
@@ -124,6 +126,8 @@ async def run_probe(monotonic: Callable[[], float], limit: float,
             async with timeout(max(limit * 0.95, limit - 0.5)):
                 return await work(probe)
         except TimeoutError:
+            if probe.if_timeout is not None:
+                return probe.failed(probe.if_timeout)
             return probe.timed_out(limit)
         except ProbeFailure as failure:
             return probe.failed(failure)

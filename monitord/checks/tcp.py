@@ -95,17 +95,20 @@ class TcpCheck:
                     if match:
                         return self._ok(probe, f', "{_preview(match[0])}" matches expect',
                                         len(data))
+                    probe.if_timeout = self._no_match(text, "before the deadline")
             except OSError as exc:
                 raise ProbeFailure(probe.stage, f"connection lost: {os_reason(exc)}"
                                    ) from None
         finally:
             await close_stream(writer)
         why = "the server closed the connection" if ended else f"read limit {len(data)} bytes"
-        text = data.decode("utf-8", errors="replace")
-        return probe.failed(ProbeFailure(
-            Phase.CONTENT,
-            f'no match for expect "{spec.expect.pattern}" ({why}); got "{_preview(text)}"',
-        ), bytes_read=len(data))
+        failure = self._no_match(data.decode("utf-8", errors="replace"), f"({why})")
+        return probe.failed(failure, bytes_read=len(data))
+
+    def _no_match(self, text: str, why: str) -> ProbeFailure:
+        assert self.spec.expect is not None
+        return ProbeFailure(Phase.CONTENT, f'no match for expect "{self.spec.expect.pattern}" '
+                                           f'{why}; got "{_preview(text)}"')
 
     def _ok(self, probe: Probe, matched: str, read: int) -> Outcome:
         metrics = probe.metrics(bytes_read=read)

@@ -41,7 +41,8 @@ class Authority:
     def server_context(self, *names: str, not_before: dt.datetime | None = None,
                        not_after: dt.datetime | None = None) -> ssl.SSLContext:
         """A server context presenting a leaf for ``names`` (DNS names or IP addresses)."""
-        leaf = self.ca.issue_cert(*names, not_before=not_before or utcnow() - dt.timedelta(days=1),
+        leaf = self.ca.issue_cert(*names, common_name=names[0],
+                                  not_before=not_before or utcnow() - dt.timedelta(days=1),
                                   not_after=not_after or utcnow() + dt.timedelta(days=90))
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         leaf.configure_cert(context)
