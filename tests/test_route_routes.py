@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitord.config.reader import Problems, Table
-from monitord.route.config import RoutingSections, parse_routing
+from monitord.route.config import RoutingSections, check_receiver_references, parse_routing
 from monitord.route.routes import DEFAULT_ROUTE, Router
 
 if sys.version_info >= (3, 11):
@@ -260,3 +261,33 @@ ends_at = "2026-06-15T00:00:00Z"
     assert bounded.next_change(at("2026-05-20T00:00:00+00:00")) == \
         at("2026-06-07T01:00:00+02:00")
     assert "is active" in bounded.explain(at("2026-06-07T02:00:00+02:00"))
+
+
+def documented_example() -> str:
+    """The TOML of "A complete example" in docs/routing.md, so the docs cannot rot."""
+    doc = (Path(__file__).parent.parent / "docs" / "routing.md").read_text(encoding="utf-8")
+    section = doc.split("## A complete example", 1)[1]
+    return section.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize(("severity", "instant", "deliver", "held"), [
+    ("critical", "2026-05-13T10:00:00+02:00", ["ops-mail"], ["oncall"]),   # a Wednesday
+    ("critical", "2026-05-14T10:00:00+02:00", ["oncall"], ["ops-mail"]),   # Ascension
+    ("critical", "2027-03-29T10:00:00+02:00", ["oncall"], ["ops-mail"]),   # Easter Monday
+    ("critical", "2026-07-14T17:59:00+02:00", ["oncall"], ["ops-mail"]),   # Bastille Day
+    ("critical", "2026-07-15T17:59:00+02:00", ["ops-mail"], ["oncall"]),
+    ("warning", "2026-07-15T18:00:00+02:00", [], ["ops-mail"]),
+    ("warning", "2026-11-02T09:00:00+01:00", ["ops-mail"], []),             # after All Saints
+    ("info", "2026-11-01T03:00:00+01:00", ["ops-mail"], []),                # default receivers
+])
+def test_the_documented_example(severity: str, instant: str, deliver: list[str],
+                                held: list[str]) -> None:
+    problems = Problems("config.toml")
+    sections = parse_routing(Table(problems, "", tomllib.loads(documented_example())), PARIS)
+    check_receiver_references(sections.alerting, sections.routes, ["ops-mail", "oncall"],
+                              problems)
+    assert not problems, problems.errors
+    decision = Router(sections.routes, sections.alerting).decide(
+        {"severity": severity, "check": "shop-fr"}, at(instant))
+    assert [t.receiver for t in decision.deliver] == deliver
+    assert [t.receiver for t in decision.held] == held
