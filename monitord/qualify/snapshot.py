@@ -1,0 +1,60 @@
+"""Read-only views of qualification state, for the status API and the status page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitord.model import Phase, Status
+from monitord.qualify.incidents import Incident, Told
+
+
+@dataclass(frozen=True, slots=True)
+class LocationView:
+    location: str
+    status: Status  # of the newest result
+    hard: Status  # confirmed state at this location
+    phase: Phase | None
+    summary: str
+    at: datetime | None
+    pending: int  # non-OK results of a confirmation in progress (0 = none)
+    streak: int
+    stale: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentView:
+    id: str
+    check: str
+    status: Status
+    phase: Phase | None
+    summary: str
+    started_at: datetime
+    ended_at: datetime | None
+    notified: bool  # receivers have been told of it
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+    ack_comment: str
+    held: str  # why it is not notified now ("" when not held)
+    caused_by: tuple[str, ...]
+
+    @classmethod
+    def of(cls, inc: Incident) -> IncidentView:
+        return cls(inc.id, inc.check, inc.status, inc.phase, inc.summary, inc.started_at,
+                   inc.ended_at, inc.told is not Told.NOTHING, inc.acked_by, inc.acked_at,
+                   inc.ack_comment, inc.held, inc.caused_by)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckView:
+    """One check: ``state`` is ``ok``, ``confirming``, ``problem`` or ``flapping``."""
+
+    check: str
+    state: str
+    status: Status
+    since: datetime | None
+    confirm: int
+    flapping: bool
+    percent_state_change: float
+    locations: tuple[LocationView, ...]
+    incident: IncidentView | None
