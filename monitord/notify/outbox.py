@@ -223,13 +223,13 @@ class Outbox:
                 row = await self.store.call(lambda conn: _head(conn, name))
             except sqlite3.Error as exc:
                 log.error("outbox store error", receiver=name, error=str(exc))
-                await self._idle(wakeup, self.poll_interval)
+                await self._idle(wakeup, self.clock.monotonic() + self.poll_interval)
                 continue
             if row is None:
-                await self._idle(wakeup, self.poll_interval)
+                await self._idle(wakeup, self.clock.monotonic() + self.poll_interval)
                 continue
-            now = self.clock.now()
-            await self._maybe_alert(name, now)
+            await self._maybe_alert(name, self.clock.now())
+            now, mono = self.clock.now(), self.clock.monotonic()
             wait = row.next_attempt_at - now.timestamp()
             if wait > 0:
                 state = self._health.get(name, ReceiverHealth())
@@ -237,21 +237,26 @@ class Outbox:
                     alert_in = (self.receiver_alert_after
                                 - (now - state.failing_since).total_seconds())
                     wait = min(wait, max(alert_in, 0.0))
-                await self._idle(wakeup, wait)
+                await self._idle(wakeup, mono + wait)
                 continue
             await self._deliver(name, sender, row, now)
 
-    async def _idle(self, wakeup: asyncio.Event, seconds: float) -> None:
-        """Wait until ``seconds`` pass on the clock or ``wakeup`` is set."""
+    async def _idle(self, wakeup: asyncio.Event, deadline: float) -> None:
+        """Wait until the monotonic clock reaches ``deadline`` or ``wakeup`` is set."""
         if wakeup.is_set():
             return
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        sleeper = asyncio.ensure_future(self._sleep_until(deadline))
         waiter = asyncio.ensure_future(wakeup.wait())
         try:
             await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             sleeper.cancel()
             waiter.cancel()
+
+    async def _sleep_until(self, deadline: float) -> None:
+        # The remaining time is computed when the sleep starts, not when it was planned:
+        # the clock may have moved in between.
+        await self.clock.sleep(deadline - self.clock.monotonic())
 
     async def _deliver(self, name: str, sender: Sender, row: _Row, now: datetime) -> None:
         bound = log.bind(receiver=name, notification=row.id)

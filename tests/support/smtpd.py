@@ -50,10 +50,12 @@ class _Handler:
         content = envelope.original_content or b""
         message = message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
-        login = session.login_data.login.decode() if session.login_data else None
+        login = session.auth_data.login.decode() if session.auth_data else None
         self.server.messages.append(Received(
             str(envelope.mail_from), list(envelope.rcpt_tos), message, login,
-            session.ssl is not None))
+            session.ssl is not None
+            or (server.transport is not None
+                and server.transport.get_extra_info("ssl_object") is not None)))
         return "250 Message accepted"
 
 
@@ -72,7 +74,7 @@ class SmtpServer:
                       mechanism: str, auth_data: Any) -> AuthResult:
         ok = (isinstance(auth_data, LoginPassword)
               and self.users.get(auth_data.login.decode()) == auth_data.password.decode())
-        return AuthResult(success=ok, handled=False)
+        return AuthResult(success=ok, handled=False, auth_data=auth_data if ok else None)
 
     def _protocol(self) -> SMTP:
         starttls = self.tls == "starttls"
@@ -82,8 +84,10 @@ class SmtpServer:
             tls_context=self.tls_context if starttls else None,
             require_starttls=starttls,
             authenticator=self._authenticate if self.users else None,
-            auth_required=bool(self.users),
-            auth_require_tls=True,
+            # aiosmtpd cannot tell that an implicit-TLS socket is encrypted: AUTH is then
+            # offered without its own TLS requirement (the socket is TLS anyway).
+            auth_required=bool(self.users) and starttls,
+            auth_require_tls=starttls,
             loop=asyncio.get_running_loop(),
         )
 
