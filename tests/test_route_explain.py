@@ -125,8 +125,9 @@ def test_holidays_and_maintenance_are_explained(config: Config) -> None:
     assert "2026-12-25 is an excluded date" in christmas
     assert "held: ops-mail (route[0]) until 2026-12-28T09:00:00+01:00" in christmas
     _, sunday = cmd_routes(config, "2026-03-29T03:30:00+02:00", [], "shop-fr")
-    assert ('maintenance "sunday-upgrades" holds this alert: maintenance "sunday-upgrades" '
-            'is active: inside "sunday-night"') in sunday
+    assert ('maintenance "sunday-upgrades" is active: inside "sunday-night": Sunday '
+            "2026-03-29 03:30 CEST (Europe/Paris) is in weekdays sunday; times 01:00–05:00 "
+            "(this alert is held while it lasts)") in sunday
 
 
 @pytest.mark.parametrize(("at", "labels", "check", "message"), [

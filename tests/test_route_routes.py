@@ -98,7 +98,7 @@ def test_steps_explain_each_route_considered() -> None:
     assert first.timing is not None
     assert first.timing.inactive
     assert first.timing.active_by is None
-    assert not first.timing.active[0].inside
+    assert not first.timing.active_verdicts[0].inside
     assert not first.stopped  # continue = true
     assert not second.matched
     assert str(second.failed) == "severity=critical"

@@ -47,7 +47,7 @@ def cmd_routes(config: Config, at: str, labels: Sequence[str],
     router = Router(config.routes, config.alerting)
     decision = router.decide(alert, now)
     lines = explain(router, decision, config.monitord.timezone)
-    held = [f'maintenance "{w.name}" holds this alert: ' + w.explain(now)
+    held = [f"{w.explain(now)} (this alert is held while it lasts)"
             for w in config.maintenance if w.covers(alert, now)]
     lines.extend(held or ["maintenance: no window holds this alert now"])
     return EXIT_OK, "\n".join(lines) + "\n"
@@ -84,8 +84,8 @@ def _step(step: RouteStep, decision_labels: Mapping[str, str]) -> list[str]:
     lines = [f"{route.label}: {shown}: matched"]
     assert step.timing is not None  # set for every matched step
     for kind, intervals, verdicts in (
-            ("active_time_intervals", route.active_time_intervals, step.timing.active),
-            ("mute_time_intervals", route.mute_time_intervals, step.timing.muted)):
+            ("active_time_intervals", route.active_time_intervals, step.timing.active_verdicts),
+            ("mute_time_intervals", route.mute_time_intervals, step.timing.mute_verdicts)):
         for interval, verdict in zip(intervals, verdicts):
             lines.append(f"  {kind} {interval.name}: {verdict.reason}")
     receivers = ", ".join(route.receivers) or "no receiver (dropped)"

@@ -88,8 +88,8 @@ class Timing:
     active_by: str | None  # the active_time_interval that contains now
     muted_by: str | None  # the mute_time_interval that contains now
     inactive: bool  # it has active_time_intervals and now is in none of them
-    active: tuple[Membership, ...] = ()  # one per active_time_interval, in order
-    muted: tuple[Membership, ...] = ()  # one per mute_time_interval, in order
+    active_verdicts: tuple[Membership, ...] = ()  # one per active_time_interval, in order
+    mute_verdicts: tuple[Membership, ...] = ()  # one per mute_time_interval, in order
 
     def summary(self) -> str:
         if self.muted_by is not None:
@@ -97,7 +97,7 @@ class Timing:
         if self.inactive:
             return "inactive: outside all its active_time_intervals"
         parts = [f'active by "{self.active_by}"'] if self.active_by is not None else []
-        if self.muted:
+        if self.mute_verdicts:
             parts.append("not muted")
         return ", ".join(parts) or "always active (no time intervals)"
 
