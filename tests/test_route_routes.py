@@ -291,3 +291,21 @@ def test_the_documented_example(severity: str, instant: str, deliver: list[str],
         {"severity": severity, "check": "shop-fr"}, at(instant))
     assert [t.receiver for t in decision.deliver] == deliver
     assert [t.receiver for t in decision.held] == held
+
+
+def test_a_held_route_still_takes_the_alert() -> None:
+    """As in Alertmanager: an inactive route that matches stops the search (no continue)."""
+    decision = router(CONTRACT.split("[[route]]")[0] + """
+[[route]]
+matchers = ["service=shop"]
+receivers = ["shop-team"]
+active_time_intervals = ["business-hours"]
+
+[[route]]
+matchers = ["severity=critical"]
+receivers = ["oncall"]
+""").decide({"service": "shop", "severity": "critical"}, at(MONDAY_NIGHT))
+    assert [(t.receiver, t.deliverable) for t in decision.targets] == [("shop-team", False)]
+    assert len(decision.steps) == 1
+    assert decision.steps[0].stopped
+    assert not decision.default
