@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from monitord.config.schema import CheckConfig
@@ -46,22 +46,31 @@ def letters(events: Iterable[AlertEvent]) -> str:
 
 
 class Driver:
-    """A Qualifier fed one result at a time on a virtual clock."""
+    """A Qualifier fed one result at a time on a virtual clock.
+
+    Time advances in UTC (adding a timedelta to a datetime in a ZoneInfo zone moves its wall
+    clock, which is wrong across DST changes); the engine is shown ``now`` in ``zone``.
+    """
 
     def __init__(self, checks: Sequence[CheckConfig], settings: QualifySettings | None = None,
                  maintenance: Sequence[MaintenanceWindow] = (), start: datetime = T0,
-                 qualifier: Qualifier | None = None) -> None:
+                 qualifier: Qualifier | None = None, zone: tzinfo | None = None) -> None:
         self.q = qualifier or Qualifier(checks, settings, maintenance)
-        self.now = start
+        self.zone = zone or start.tzinfo or timezone.utc
+        self._utc = start.astimezone(timezone.utc)
+
+    @property
+    def now(self) -> datetime:
+        return self._utc.astimezone(self.zone)
 
     def advance(self, seconds: float) -> datetime:
-        self.now += timedelta(seconds=seconds)
+        self._utc += timedelta(seconds=seconds)
         return self.now
 
     def feed(self, name: str, status: Status | str, location: str = "paris",
              step: float = 60.0, summary: str | None = None) -> list[AlertEvent]:
         self.advance(step)
-        return self.q.process(result(name, status, self.now, location, summary), self.now)
+        return self.q.process(result(name, status, self._utc, location, summary), self.now)
 
     def run(self, name: str, sequence: str, step: float = 60.0,
             location: str = "paris") -> list[str]:
