@@ -215,11 +215,12 @@ class SnmpAgent:
         self.start()
 
 
-def send_notification(workdir: Path, target: str, trap_oid: str,
-                      varbinds: Mapping[str, tuple[str, str]] = {},  # noqa: B006 - read only
-                      *, community: str | None = "public", user: V3User | None = None,
-                      engine_id: str | None = None, inform: bool = False,
-                      source: str | None = None, uptime: str = "12345") -> subprocess.CompletedProcess[str]:
+def send_notification(
+    workdir: Path, target: str, trap_oid: str,
+    varbinds: Mapping[str, tuple[str, str]] | None = None,
+    *, community: str = "public", user: V3User | None = None, engine_id: str | None = None,
+    inform: bool = False, source: str | None = None, uptime: str = "12345",
+) -> subprocess.CompletedProcess[str]:
     """``snmptrap``/``snmpinform`` (v2c with ``community``, v3 with ``user``)."""
     command = ["snmpinform" if inform else "snmptrap", "-t", "1", "-r", "1"]
     if user is not None:
@@ -231,11 +232,11 @@ def send_notification(workdir: Path, target: str, trap_oid: str,
         if engine_id and not inform:
             command += ["-e", engine_id]
     else:
-        command += ["-v2c", "-c", community or "public"]
+        command += ["-v2c", "-c", community]
     if source:
         command.append(f"--clientaddr={source}")
     command += [target, uptime, trap_oid]
-    for oid, (kind, value) in varbinds.items():
+    for oid, (kind, value) in (varbinds or {}).items():
         command += [oid, kind, value]
     return subprocess.run(command, env=tools_env(workdir), capture_output=True, text=True,
                           timeout=15, check=False)
