@@ -12,6 +12,9 @@ from monitord.notify.config import RECEIVER_PARSERS, EmailReceiver, WebhookRecei
 from monitord.notify.registry import SENDER_KINDS
 
 GOOD = """
+[alerting]
+default_receivers = ["ops-mail"]
+
 [smtp]
 host = "127.0.0.1"
 port = 2525
@@ -79,6 +82,8 @@ def test_good_config(tmp_path: Path) -> None:
 
 def test_defaults(tmp_path: Path) -> None:
     config = load_config(_write(tmp_path, """
+[alerting]
+default_receivers = ["hook"]
 [smtp]
 host = "smtp.example.net"
 from = "m@example.net"

@@ -366,7 +366,7 @@ class Outbox:
 
     async def _housekeeping(self) -> None:
         while True:
-            now = self.clock.now()
+            now, deadline = self.clock.now(), self.clock.monotonic() + HOUSEKEEPING_INTERVAL
             try:
                 orphans = await self.store.transaction(
                     partial(_housekeep, receivers=set(self.senders), now=now,
@@ -377,7 +377,7 @@ class Outbox:
                 for receiver, notification_id in orphans:
                     log.error("notification given up", receiver=receiver,
                               notification=notification_id, reason="receiver not configured")
-            await self.clock.sleep(HOUSEKEEPING_INTERVAL)
+            await self._sleep_until(deadline)
 
 
 # -- synchronous store functions (run on the store thread) --------------------------------

@@ -7,7 +7,8 @@
         ... hook.requests, hook.accepted (Counter by Idempotency-Key) ...
 
 ``fail_keys`` answers a status for requests whose JSON has a given ``dedup_key``;
-``hold`` parks every request until ``release`` is set (for kill-while-sending tests).
+``hold`` parks every request until ``release`` is set (for kill-while-sending tests);
+``processed`` lists the keys a receiver that dedups by Idempotency-Key would act on.
 With ``secret`` set, requests whose X-Monitord-Signature does not verify get 401.
 """
 
@@ -44,6 +45,8 @@ class HookReceiver:
     hold: bool = False
     requests: list[Seen] = field(default_factory=list)
     accepted: Counter[str] = field(default_factory=Counter)  # 2xx answers by Idempotency-Key
+    # What a receiver that dedups by Idempotency-Key acts on: each key once, in arrival order.
+    processed: list[str] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -76,6 +79,9 @@ class HookReceiver:
             key = json.loads(body).get("dedup_key") if body.startswith(b"{") else None
             status = self.fail_keys.get(key, 200) if isinstance(key, str) else 200
         if 200 <= status < 300:
-            self.accepted[headers.get("Idempotency-Key", "")] += 1
+            key = headers.get("Idempotency-Key", "")
+            self.accepted[key] += 1
+            if key not in self.processed:
+                self.processed.append(key)
         return web.Response(status=status, body=self.response_body,
                             headers=self.response_headers)
