@@ -357,6 +357,7 @@ class Qualifier:
             if state.incident is not None:
                 self._open.pop(state.incident.id, None)
                 self._close_removed(state.incident, now, events)
+        changed: list[CheckState] = []
         for name, config in wanted.items():
             current = self._checks.get(name)
             if current is None:
@@ -364,10 +365,13 @@ class Qualifier:
                 self._deleted_checks.discard(name)
             elif config != current.config:
                 current.reconfigure(config)
-                self._dirty_checks.add(name)
+                changed.append(current)
         self._deps = self._graph()
         for state in self._checks.values():
             state.refresh_down()
+        for state in changed:  # a new quorum or location list applies now, not at next result
+            if state.since is not None:
+                self._settle(state, now, False, events)
         events.extend(self._reconcile_open(now))
         return events
 
