@@ -224,3 +224,29 @@ def test_retry_policy_bounds() -> None:
         RetryPolicy(initial=0)
 
 
+
+
+async def test_receiver_alert_state_survives_a_restart(tmp_path: Path) -> None:
+    clock = FakeClock(T0)
+    hook = HookReceiver(script=[503] * 100)
+    before: list[AlertEvent] = []
+    after: list[AlertEvent] = []
+    async with serve(hook.app()) as base:
+        sender = hook_sender(f"{base}/hook", clock)
+        async with running_outbox(tmp_path, {"hook": sender}, clock, receiver_alert_after=60.0,
+                                  on_receiver_alert=before.append) as (outbox, store):
+            await outbox.submit([notification("hook", nid="n1")])
+            await wait_rows(store, lambda r: r[0].attempts == 1
+                            and r[0].next_attempt_at > clock.now().timestamp())
+            await clock.advance(61)
+            await wait_until(lambda: len(before) == 1)
+        hook.script.clear()
+        sender = hook_sender(f"{base}/hook", clock)
+        async with running_outbox(tmp_path, {"hook": sender}, clock, receiver_alert_after=60.0,
+                                  on_receiver_alert=after.append) as (outbox, store):
+            await clock.advance(700)
+            await wait_rows(store, lambda r: r[0].state == "delivered")
+            await wait_until(lambda: len(after) == 1)
+    assert [e.kind for e in before] == [EventKind.PROBLEM]
+    assert [e.kind for e in after] == [EventKind.RECOVERY]
+    assert after[0].incident_id == before[0].incident_id

@@ -3,15 +3,27 @@
 A receiver is failing from its first failed attempt until its next successful delivery. When
 it is still failing ``receiver_alert_after`` later, the outbox reports a PROBLEM event for the
 pseudo-check ``receiver:<name>``; the first successful delivery afterwards reports its
-RECOVERY. Routing sends these to the other receivers.
+RECOVERY. Routing sends these to the other receivers. The state lives in the outbox's
+``outbox_receiver`` table.
 """
 
 from __future__ import annotations
 
+import inspect
+import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+
+import structlog
 
 from monitord.model import AlertEvent, EventKind, Status
+from monitord.store import Store
+
+log = structlog.get_logger("monitord.notify.health")
+
+# Called with the PROBLEM / RECOVERY event of a receiver; may be a coroutine function.
+ReceiverAlert = Callable[[AlertEvent], Awaitable[None] | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +93,96 @@ def delivers_again(receiver: str, health: ReceiverHealth, now: datetime) -> Aler
         ended_at=now,
         at=now,
     )
+
+
+class ReceiverWatch:
+    """Each receiver's failing streak, kept in the store so a restart neither forgets an
+    outage nor raises its alert twice.
+
+    Error handling: an exception from the alert callback is logged and the alert is tried
+    again at the next check (the state is not marked as alerted).
+    """
+
+    def __init__(self, store: Store, alert_after: float, callback: ReceiverAlert | None) -> None:
+        self.store = store
+        self.alert_after = alert_after
+        self.callback = callback
+        self._states: dict[str, ReceiverHealth] = {}
+
+    async def load(self) -> None:
+        self._states = await self.store.call(_load)
+
+    def get(self, name: str) -> ReceiverHealth:
+        return self._states.get(name, ReceiverHealth())
+
+    def alert_in(self, name: str, now: datetime) -> float:
+        """Seconds until the alert of ``name`` is due (infinite when none is coming)."""
+        state = self.get(name)
+        if state.failing_since is None or state.alerted:
+            return float("inf")
+        return max(0.0, self.alert_after - (now - state.failing_since).total_seconds())
+
+    async def failed(self, name: str, reason: str, now: datetime) -> None:
+        state = self.get(name)
+        await self._set(name, ReceiverHealth(state.failing_since or now, state.alerted, reason))
+        await self.check(name, now)
+
+    async def succeeded(self, name: str, now: datetime) -> None:
+        state = self.get(name)
+        if not state.failing:
+            return
+        if state.alerted and not await self._emit(delivers_again(name, state, now)):
+            return  # still marked: the recovery is reported after the next success
+        await self._set(name, ReceiverHealth())
+
+    async def check(self, name: str, now: datetime) -> None:
+        """Raise the alert of ``name`` if it is due."""
+        state = self.get(name)
+        if not state.due(now, self.alert_after):
+            return
+        pending = await self.store.call(lambda conn: _pending(conn, name))
+        if await self._emit(undeliverable(name, state, now, pending)):
+            await self._set(name, ReceiverHealth(state.failing_since, True, state.last_error))
+
+    async def _emit(self, event: AlertEvent) -> bool:
+        try:
+            if self.callback is not None:
+                outcome = self.callback(event)
+                if inspect.isawaitable(outcome):
+                    await outcome
+        except Exception:
+            log.exception("receiver alert callback failed", check=event.check)
+            return False
+        log.warning("receiver alert", check=event.check, kind=event.kind.value,
+                    summary=event.summary)
+        return True
+
+    async def _set(self, name: str, state: ReceiverHealth) -> None:
+        self._states[name] = state
+        await self.store.call(lambda conn: _save(conn, name, state))
+
+
+def _pending(conn: sqlite3.Connection, receiver: str) -> int:
+    row = conn.execute("SELECT COUNT(*) FROM outbox WHERE receiver = ? AND state = 'pending'",
+                       (receiver,)).fetchone()
+    return int(row[0])
+
+
+def _load(conn: sqlite3.Connection) -> dict[str, ReceiverHealth]:
+    rows = conn.execute("SELECT receiver, failing_since, alerted, last_error "
+                        "FROM outbox_receiver").fetchall()
+    return {name: ReceiverHealth(datetime.fromtimestamp(since, timezone.utc), bool(alerted),
+                                 error)
+            for name, since, alerted, error in rows}
+
+
+def _save(conn: sqlite3.Connection, name: str, state: ReceiverHealth) -> None:
+    if state.failing_since is None:
+        conn.execute("DELETE FROM outbox_receiver WHERE receiver = ?", (name,))
+        return
+    conn.execute(
+        "INSERT INTO outbox_receiver (receiver, failing_since, alerted, last_error) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT (receiver) DO UPDATE SET "
+        "failing_since = excluded.failing_since, alerted = excluded.alerted, "
+        "last_error = excluded.last_error",
+        (name, state.failing_since.timestamp(), int(state.alerted), state.last_error))

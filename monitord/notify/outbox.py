@@ -16,24 +16,23 @@ duplicates by Message-ID, dedup_key or Idempotency-Key).
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import partial
 
 import structlog
 
 from monitord.clock import Clock
 from monitord.compat import TaskGroup
-from monitord.model import AlertEvent, Notification
-from monitord.notify import codec, health
+from monitord.model import Notification
+from monitord.notify import codec
 from monitord.notify.base import DeliveryResult, SendContext, Sender, Verdict
-from monitord.notify.health import ReceiverHealth
+from monitord.notify.health import ReceiverAlert, ReceiverWatch
 from monitord.notify.retry import RetryPolicy
 from monitord.store import Store
 
@@ -74,9 +73,6 @@ MIGRATIONS: list[str] = [
 ]
 HOUSEKEEPING_INTERVAL = 3600.0
 THREAD_RETENTION = 90 * 86400.0  # incidents rarely stay open this long; recoveries then unthread
-
-ReceiverAlert = Callable[[AlertEvent], Awaitable[None] | None]
-
 
 async def migrate(store: Store) -> None:
     """Create or upgrade the outbox tables (call once at start, before any enqueue)."""
@@ -158,14 +154,12 @@ class Outbox:
         self.senders = dict(senders)
         self.clock = clock
         self.max_delivery_age = max_delivery_age
-        self.receiver_alert_after = receiver_alert_after
-        self.on_receiver_alert = on_receiver_alert
         self.retry = retry or RetryPolicy()
         self.poll_interval = poll_interval
         self.retention = retention
         self._rng = rng or random.Random()
         self._wakeups = {name: asyncio.Event() for name in self.senders}
-        self._health: dict[str, ReceiverHealth] = {}
+        self._watch = ReceiverWatch(store, receiver_alert_after, on_receiver_alert)
         self._sent: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._retried: Counter[str] = Counter()
@@ -175,7 +169,7 @@ class Outbox:
     async def run(self) -> None:
         """Deliver until cancelled: one worker per receiver, plus housekeeping."""
         await migrate(self.store)
-        self._health = await self.store.call(_load_health)
+        await self._watch.load()
         try:
             async with TaskGroup() as group:
                 group.create_task(self._housekeeping(), name="outbox:housekeeping")
@@ -204,12 +198,11 @@ class Outbox:
         result: dict[str, ReceiverStats] = {}
         for name in sorted(set(self.senders) | set(rows)):
             pending, oldest = rows.get(name, (0, None))
-            state = self._health.get(name, ReceiverHealth())
             result[name] = ReceiverStats(
                 pending=pending,
                 oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
                 sent=self._sent[name], failed=self._failed[name], retried=self._retried[name],
-                failing_since=state.failing_since,
+                failing_since=self._watch.get(name).failing_since,
             )
         return result
 
@@ -228,16 +221,12 @@ class Outbox:
             if row is None:
                 await self._idle(wakeup, self.clock.monotonic() + self.poll_interval)
                 continue
-            await self._maybe_alert(name, self.clock.now())
+            await self._watch.check(name, self.clock.now())
             now, mono = self.clock.now(), self.clock.monotonic()
             wait = row.next_attempt_at - now.timestamp()
             if wait > 0:
-                state = self._health.get(name, ReceiverHealth())
-                if state.failing_since is not None and not state.alerted:
-                    alert_in = (self.receiver_alert_after
-                                - (now - state.failing_since).total_seconds())
-                    wait = min(wait, max(alert_in, 0.0))
-                await self._idle(wakeup, mono + wait)
+                # Wake up in time to raise the receiver alert while the row waits.
+                await self._idle(wakeup, mono + min(wait, self._watch.alert_in(name, now)))
                 continue
             await self._deliver(name, sender, row, now)
 
@@ -287,7 +276,7 @@ class Outbox:
                               attempt=context.attempt)
             else:
                 bound.info("notification delivered", attempt=context.attempt)
-            await self._succeeded(name, now)
+            await self._watch.succeeded(name, now)
         elif result.verdict is Verdict.PERMANENT:
             await self._give_up(name, row, result.reason, now, attempt=context.attempt)
         else:
@@ -308,7 +297,7 @@ class Outbox:
         log.warning("delivery failed, will retry", receiver=name, notification=row.id,
                     reason=result.reason, attempt=attempt,
                     retry_in=round(next_at - now.timestamp(), 3))
-        await self._failed_attempt(name, result.reason, now)
+        await self._watch.failed(name, result.reason, now)
 
     async def _give_up(self, name: str, row: _Row, reason: str, now: datetime,
                        attempt: int | None = None) -> None:
@@ -316,51 +305,7 @@ class Outbox:
         self._failed[name] += 1
         log.error("notification given up", receiver=name, notification=row.id, reason=reason,
                   attempt=attempt if attempt is not None else row.attempts)
-        await self._failed_attempt(name, reason, now)
-
-    # -- receiver health ------------------------------------------------------------------
-
-    async def _failed_attempt(self, name: str, reason: str, now: datetime) -> None:
-        state = self._health.get(name, ReceiverHealth())
-        state = ReceiverHealth(state.failing_since or now, state.alerted, reason)
-        await self._set_health(name, state)
-        await self._maybe_alert(name, now)
-
-    async def _succeeded(self, name: str, now: datetime) -> None:
-        state = self._health.get(name, ReceiverHealth())
-        if not state.failing:
-            return
-        if state.alerted and not await self._emit(health.delivers_again(name, state, now)):
-            return  # keep the state: the recovery is reported after the next success
-        await self._set_health(name, ReceiverHealth())
-
-    async def _maybe_alert(self, name: str, now: datetime) -> None:
-        state = self._health.get(name, ReceiverHealth())
-        if not state.due(now, self.receiver_alert_after):
-            return
-        pending = (await self.store.call(_pending_counts)).get(name, (0, None))[0]
-        if await self._emit(health.undeliverable(name, state, now, pending)):
-            await self._set_health(name, ReceiverHealth(state.failing_since, True,
-                                                        state.last_error))
-
-    async def _emit(self, event: AlertEvent) -> bool:
-        if self.on_receiver_alert is None:
-            log.warning("receiver alert", check=event.check, summary=event.summary)
-            return True
-        try:
-            outcome = self.on_receiver_alert(event)
-            if inspect.isawaitable(outcome):
-                await outcome
-        except Exception:
-            log.exception("receiver alert callback failed", check=event.check)
-            return False
-        log.warning("receiver alert", check=event.check, kind=event.kind.value,
-                    summary=event.summary)
-        return True
-
-    async def _set_health(self, name: str, state: ReceiverHealth) -> None:
-        self._health[name] = state
-        await self.store.call(lambda conn: _save_health(conn, name, state))
+        await self._watch.failed(name, reason, now)
 
     # -- housekeeping ---------------------------------------------------------------------
 
@@ -419,26 +364,6 @@ def _pending_counts(conn: sqlite3.Connection) -> dict[str, tuple[int, float | No
     rows = conn.execute("SELECT receiver, COUNT(*), MIN(created_at) FROM outbox "
                         "WHERE state = 'pending' GROUP BY receiver").fetchall()
     return {receiver: (count, oldest) for receiver, count, oldest in rows}
-
-
-def _load_health(conn: sqlite3.Connection) -> dict[str, ReceiverHealth]:
-    rows = conn.execute("SELECT receiver, failing_since, alerted, last_error "
-                        "FROM outbox_receiver").fetchall()
-    return {name: ReceiverHealth(datetime.fromtimestamp(since, timezone.utc), bool(alerted),
-                                 error)
-            for name, since, alerted, error in rows}
-
-
-def _save_health(conn: sqlite3.Connection, name: str, state: ReceiverHealth) -> None:
-    if state.failing_since is None:
-        conn.execute("DELETE FROM outbox_receiver WHERE receiver = ?", (name,))
-        return
-    conn.execute(
-        "INSERT INTO outbox_receiver (receiver, failing_since, alerted, last_error) "
-        "VALUES (?, ?, ?, ?) ON CONFLICT (receiver) DO UPDATE SET "
-        "failing_since = excluded.failing_since, alerted = excluded.alerted, "
-        "last_error = excluded.last_error",
-        (name, state.failing_since.timestamp(), int(state.alerted), state.last_error))
 
 
 def _housekeep(conn: sqlite3.Connection, receivers: set[str], now: datetime,
