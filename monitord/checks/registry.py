@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitord.checks import dns, dns_authority, http, tcp, tls
+from monitord.checks import dns, dns_authority, domain_expiry, http, snmp, tcp, tls
 from monitord.checks.base import CheckKind
 
 KINDS: Mapping[str, CheckKind] = {
     "dns": dns.KIND,
     "dns_authority": dns_authority.KIND,
+    "domain_expiry": domain_expiry.KIND,
     "http": http.KIND,
+    "snmp": snmp.KIND,  # parse needs no pysnmp; build imports it
     "tcp": tcp.KIND,
     "tls": tls.KIND,
 }
