@@ -137,6 +137,17 @@ def cmd_routes(args: argparse.Namespace) -> int:
     return status
 
 
+def cmd_test_notify(args: argparse.Namespace) -> int:
+    from monitord.notify.testsend import test_notify
+
+    config = load_or_report(args)
+    if config is None:
+        return EXIT_BAD_CONFIG
+    status, text = asyncio.run(test_notify(config, args.receiver))
+    print(f"monitord test-notify: {text}", file=sys.stderr if status else sys.stdout)
+    return status
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from monitord.demo import run_demo
 
@@ -173,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     routes.add_argument("--check", metavar="NAME",
                         help="use that check's labels (--label adds to or overrides them)")
     routes.set_defaults(func=cmd_routes)
+    test_notify = command("test-notify", "send a clearly marked test notification through a "
+                                         "receiver, for real")
+    test_notify.add_argument("--receiver", required=True, metavar="NAME")
+    test_notify.set_defaults(func=cmd_test_notify)
     demo = sub.add_parser("demo", help="run the daemon on loopback targets it starts itself",
                           description="Start a failing-and-recovering web shop, a TCP service "
                           "and a notification sink on loopback, and monitor them.")
