@@ -277,7 +277,8 @@ GIGABIT_SECOND = 125_000_000  # octets in one second at 1 Gbit/s
         ({1: {"in": 1000, "out": 60 * GIGABIT_SECOND * 95 // 100}}, 60, Status.CRITICAL,
          "ge-0/0/1 out 95.0% of 1 Gbit/s (above crit 90%)"),
         ({1: {"in": 0}}, 60, Status.OK, "1 counters reset, baseline taken again"),  # went back
-        ({1: {"in": 10**12, "disc": 5}}, 60, Status.OK, "1 counters reset"),  # discontinuity
+        ({1: {"in": 10**9, "disc": 5}}, 60, Status.OK, "1 counters reset"),  # discontinuity
+        ({1: {"in": 10**12}}, 60, Status.OK, "1 counters reset"),  # 133 Gbit/s on 1 Gbit/s
         ({1: {"in": 1000, "errors": 600}}, 60, Status.WARNING,
          "ge-0/0/1 10.0 errors+discards/s (above warn 5)"),
         ({1: {"in": 10**9, "oper": 2}}, 60, Status.OK, "0 interfaces"),  # down: not measured

@@ -7,6 +7,7 @@ uptime sample, when a reboot was seen, and the previous counters for rates. Time
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from monitord.checks._net import resolve
@@ -61,9 +62,11 @@ class SnmpCheck:
                             self.spec.retries)
         if self._target is None or self._target[0] != endpoint:
             self._target = (endpoint, await make_target(endpoint))  # reused while unchanged
-        deadline = probe.start + self.config.timeout * 0.95
+        # The run's deadline is kept in loop time, like the timeout that enforces it.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.config.timeout * 0.95 - probe.elapsed()
         return SnmpSession(engine, auth, self._target[1], endpoint, self.spec.auth,
-                           lambda: deadline - self.env.clock.monotonic())
+                           lambda: deadline - loop.time())
 
     def _metrics(self, probe: Probe, session: SnmpSession | None) -> dict[str, float]:
         probe.enter(probe.stage)

@@ -5,7 +5,8 @@ is 46 years at 100 Gbit/s), so any decrease is a reset: the interval is skipped 
 value becomes the baseline. The same holds for the 32-bit error and discard counters (a wrap
 would need 4 billion errors in one interval; skipping one interval is the safe reading). A
 reboot (see :mod:`monitord.snmp.uptime`), a changed ifCounterDiscontinuityTime or an ifIndex
-now naming another interface also reset the baseline, instead of producing absurd rates.
+now naming another interface also reset the baseline, and so does a jump above ten times the
+interface speed: no absurd rates.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from monitord.snmp.interfaces import MAX_NAMED, selected
 from monitord.snmp.thresholds import breach
 from monitord.snmp.uptime import Change, UptimeSample, compare
 from monitord.snmp.values import Columns, as_int, as_text, index_key
+
+# More than ten times the interface speed is not traffic but a counter that jumped (a line
+# card swapped, an agent bug); a wrong ifHighSpeed, as on some LAGs, stays well below.
+IMPLAUSIBLE = 10
 
 COLUMNS = (oids.IF_DESCR, oids.IF_OPER_STATUS, oids.IF_IN_DISCARDS, oids.IF_IN_ERRORS,
            oids.IF_OUT_DISCARDS, oids.IF_OUT_ERRORS, oids.IF_NAME, oids.IF_HC_IN_OCTETS,
@@ -110,6 +115,9 @@ def rates(previous: CounterSample, current: CounterSample,
             resets += 1
             continue
         d_in, d_out, d_err, d_disc = (float(d or 0) for d in deltas)
+        if now.speed and max(d_in, d_out) * 8 / elapsed > IMPLAUSIBLE * now.speed * 1e6:
+            resets += 1  # a jump no link can carry: an unsignalled discontinuity
+            continue
         found.append(Rate(now.name, now.speed, d_in * 8 / elapsed, d_out * 8 / elapsed,
                           d_err / elapsed, d_disc / elapsed))
     return found, resets
