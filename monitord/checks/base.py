@@ -39,7 +39,8 @@ class CheckSpec(Protocol):
 
 
 class CheckKind(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...  # read-only, so a frozen dataclass such as Kind conforms
 
     def parse(self, table: Table) -> CheckSpec:
         """Read this kind's keys; record errors on ``table``, never raise."""
