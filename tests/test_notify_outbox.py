@@ -6,6 +6,7 @@ import asyncio
 import signal
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -22,10 +23,17 @@ from monitord.store import Store
 from monitord.testing import FakeClock
 from tests.support.alerts import T0, event, notification, wait_until
 from tests.support.hooks import HookReceiver
-from tests.support.outboxes import rows, running_outbox, wait_rows
+from tests.support.outboxes import RowView, rows, running_outbox, wait_rows
 from tests.support.web import serve
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def retry_planned(clock: FakeClock, attempts: int | None = None
+                  ) -> Callable[[list[RowView]], bool]:
+    """The first row failed (``attempts`` times) and waits for its next attempt."""
+    return lambda r: ((attempts is None or r[0].attempts == attempts)
+                      and r[0].next_attempt_at > clock.now().timestamp())
 
 
 def hook_sender(url: str, clock: FakeClock | SystemClock) -> WebhookSender:
@@ -100,10 +108,9 @@ async def test_receiver_alert_and_recovery(tmp_path: Path) -> None:
         async with running_outbox(tmp_path, {"hook": sender}, clock, receiver_alert_after=600.0,
                                   on_receiver_alert=alerts.append) as (outbox, store):
             await outbox.submit([notification("hook", nid="n1")])
-            await wait_rows(store, lambda r: r[0].attempts == 1
-                            and r[0].next_attempt_at > clock.now().timestamp())
+            await wait_rows(store, retry_planned(clock, attempts=1))
             await clock.advance(590)
-            await wait_rows(store, lambda r: r[0].next_attempt_at > clock.now().timestamp())
+            await wait_rows(store, retry_planned(clock))
             assert alerts == []
             await clock.advance(20)
             await wait_until(lambda: len(alerts) == 1)
@@ -236,8 +243,7 @@ async def test_receiver_alert_state_survives_a_restart(tmp_path: Path) -> None:
         async with running_outbox(tmp_path, {"hook": sender}, clock, receiver_alert_after=60.0,
                                   on_receiver_alert=before.append) as (outbox, store):
             await outbox.submit([notification("hook", nid="n1")])
-            await wait_rows(store, lambda r: r[0].attempts == 1
-                            and r[0].next_attempt_at > clock.now().timestamp())
+            await wait_rows(store, retry_planned(clock, attempts=1))
             await clock.advance(61)
             await wait_until(lambda: len(before) == 1)
         hook.script.clear()

@@ -46,13 +46,25 @@ def check_name(receiver: str) -> str:
     return f"receiver:{receiver}"
 
 
-def _labels(receiver: str) -> dict[str, str]:
-    return {"check": check_name(receiver), "type": "receiver", "severity": "critical",
-            "receiver": receiver}
-
-
-def _incident_id(receiver: str, since: datetime) -> str:
-    return f"receiver:{receiver}:{int(since.timestamp())}"
+def _event(kind: EventKind, receiver: str, health: ReceiverHealth, now: datetime, *,
+           summary: str, diagnosis: str = "") -> AlertEvent:
+    since = health.failing_since or now
+    recovered = kind is EventKind.RECOVERY
+    check = check_name(receiver)
+    return AlertEvent(
+        kind=kind,
+        incident_id=f"receiver:{receiver}:{int(since.timestamp())}",
+        check=check,
+        status=Status.OK if recovered else Status.CRITICAL,
+        phase=None,
+        summary=summary,
+        labels={"check": check, "type": "receiver", "severity": "critical",
+                "receiver": receiver},
+        started_at=since,
+        ended_at=now if recovered else None,
+        at=now,
+        diagnosis=diagnosis,
+    )
 
 
 def _stamp(when: datetime) -> str:
@@ -62,37 +74,17 @@ def _stamp(when: datetime) -> str:
 def undeliverable(receiver: str, health: ReceiverHealth, now: datetime,
                   pending: int) -> AlertEvent:
     since = health.failing_since or now
-    return AlertEvent(
-        kind=EventKind.PROBLEM,
-        incident_id=_incident_id(receiver, since),
-        check=check_name(receiver),
-        status=Status.CRITICAL,
-        phase=None,
-        summary=f"{receiver} undeliverable since {_stamp(since)}: {health.last_error}",
-        labels=_labels(receiver),
-        started_at=since,
-        ended_at=None,
-        at=now,
-        diagnosis=f"{pending} notification(s) waiting for {receiver}; "
-                  f"last error: {health.last_error}",
-    )
+    return _event(EventKind.PROBLEM, receiver, health, now,
+                  summary=f"{receiver} undeliverable since {_stamp(since)}: {health.last_error}",
+                  diagnosis=f"{pending} notification(s) waiting for {receiver}; "
+                            f"last error: {health.last_error}")
 
 
 def delivers_again(receiver: str, health: ReceiverHealth, now: datetime) -> AlertEvent:
     since = health.failing_since or now
-    return AlertEvent(
-        kind=EventKind.RECOVERY,
-        incident_id=_incident_id(receiver, since),
-        check=check_name(receiver),
-        status=Status.OK,
-        phase=None,
-        summary=f"{receiver} delivers again (undeliverable from {_stamp(since)} "
-                f"to {_stamp(now)})",
-        labels=_labels(receiver),
-        started_at=since,
-        ended_at=now,
-        at=now,
-    )
+    return _event(EventKind.RECOVERY, receiver, health, now,
+                  summary=f"{receiver} delivers again (undeliverable from {_stamp(since)} "
+                          f"to {_stamp(now)})")
 
 
 class ReceiverWatch:
