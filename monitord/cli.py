@@ -69,6 +69,9 @@ def summary_lines(config: Config) -> list[str]:
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
         f"api: {config.api.listen or 'disabled'}",
+        "receivers: " + (", ".join(f"{r.name} ({r.type})" for r in config.receivers) or "none")
+        + (f"; smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.tls})"
+           if config.smtp else ""),
         f"routes: {len(config.routes)}, time intervals: {len(config.time_intervals)}, "
         f"maintenance windows: {len(config.maintenance)}",
     ]
