@@ -54,7 +54,7 @@ class QualifyChanges:
 class Qualifier:
     """Qualification of every configured (enabled) check.
 
-    Error handling: results of unknown checks or locations, and results older than the
+    Error handling: results of unknown checks or locations, and results not newer than the
     newest one already seen at that location, are ignored (an agent may resend a batch).
     """
 
@@ -91,8 +91,8 @@ class Qualifier:
         if conf is None:
             return []
         at = as_utc(result.at)
-        if conf.at is not None and at < conf.at:
-            return []
+        if conf.at is not None and at <= conf.at:
+            return []  # a duplicate (resent after a crash) or out of order
         if result.status is Status.OK and conf.quiet and state.steady:
             conf.observe(result, at, state.config.confirm)  # the common case: nothing changes
             return []

@@ -11,6 +11,9 @@ Within a pending batch events are merged per incident: a REPEAT gives way to any
 of the same incident, a SEVERITY change folds into a pending PROBLEM, and the same kind twice
 keeps the newest. Notification ids are deterministic (receiver, group key, group start,
 sequence number) so they serve as idempotency keys across restarts.
+
+Routes may repeat less often than qualification does: a REPEAT given with the route's own
+``repeat_interval`` is dropped while that receiver got news of the incident more recently.
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class _Group:
     seq: int = 0
     last_flush: datetime | None = None
     due: datetime | None = None
-    firing: set[str] = field(default_factory=set)
+    # incident id -> when this group last sent news of it (None: not sent yet)
+    firing: dict[str, datetime | None] = field(default_factory=dict)
     pending: list[tuple[int, AlertEvent]] = field(default_factory=list)
 
     def to_json(self) -> str:
@@ -58,7 +62,8 @@ class _Group:
             "labels": self.labels, "started_at": self.started_at.isoformat(),
             "wait": self.wait, "interval": self.interval, "seq": self.seq,
             "last_flush": self.last_flush.isoformat() if self.last_flush else None,
-            "due": self.due.isoformat() if self.due else None, "firing": sorted(self.firing),
+            "due": self.due.isoformat() if self.due else None,
+            "firing": {i: t.isoformat() if t else None for i, t in sorted(self.firing.items())},
         }, separators=(",", ":"))
 
     @classmethod
@@ -68,7 +73,8 @@ class _Group:
             receiver, key, dict(data["labels"]), datetime.fromisoformat(data["started_at"]),
             data["wait"], data["interval"], data["seq"],
             datetime.fromisoformat(data["last_flush"]) if data["last_flush"] else None,
-            datetime.fromisoformat(data["due"]) if data["due"] else None, set(data["firing"]))
+            datetime.fromisoformat(data["due"]) if data["due"] else None,
+            {i: datetime.fromisoformat(t) if t else None for i, t in data["firing"].items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +113,19 @@ class Grouper:
         self._removed: set[int] = set()
 
     def add(self, event: AlertEvent, receiver: str, group_by: Sequence[str],
-            group_wait: float, group_interval: float, now: datetime) -> None:
+            group_wait: float, group_interval: float, now: datetime,
+            repeat_interval: float | None = None) -> None:
         """Queue ``event`` for ``receiver`` (routing decided it goes there)."""
         now = as_utc(now)
         labels = group_labels(event.labels, group_by)
         key = format_labels(labels)
         gid = (receiver, key)
         group = self._groups.get(gid)
+        if (event.kind is EventKind.REPEAT and repeat_interval is not None
+                and group is not None):
+            sent = group.firing.get(event.incident_id)
+            if sent is not None and now < sent + timedelta(seconds=repeat_interval):
+                return
         if group is None:
             group = _Group(receiver, key, labels, now, group_wait, group_interval)
             self._groups[gid] = group
@@ -126,9 +138,9 @@ class Grouper:
             group.due = due
             heapq.heappush(self._heap, (due, gid))
         if event.firing:
-            group.firing.add(event.incident_id)
+            group.firing.setdefault(event.incident_id, None)
         else:
-            group.firing.discard(event.incident_id)
+            group.firing.pop(event.incident_id, None)
         self._merge(group, event)
         self._dirty.add(gid)
 
@@ -181,9 +193,11 @@ class Grouper:
             id=hashlib.sha256(seed.encode()).hexdigest()[:32], receiver=group.receiver,
             group_key=group.key, group_labels=dict(group.labels),
             events=tuple(e for _, e in group.pending), created_at=now)
-        for entry, _ in group.pending:
+        for entry, event in group.pending:
             if self._added.pop(entry, None) is None:
                 self._removed.add(entry)
+            if event.incident_id in group.firing:
+                group.firing[event.incident_id] = now
         group.pending = []
         group.seq += 1
         group.last_flush, group.due = now, None

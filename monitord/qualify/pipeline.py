@@ -1,0 +1,119 @@
+"""Qualification, routing and grouping put together, with one batch to commit per step.
+
+The daemon feeds results and time; every event the engine gives is routed (a callable, e.g.
+``lambda e, now: router.decide(e.labels, now).deliver``) and queued in its groups. Then
+:meth:`Pipeline.take_batch` hands over the notifications that are due together with every
+state change, and the daemon writes them with the outbox rows in ONE transaction::
+
+    batch = pipeline.take_batch(now)
+    await store.transaction(lambda conn: (batch.write(conn),
+                                          outbox.insert(conn, batch.notifications)))
+
+Still pure: ``now`` is passed in and nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from monitord.config.schema import CheckConfig
+from monitord.model import AlertEvent, Notification, Result
+from monitord.qualify import persist
+from monitord.qualify.engine import Qualifier, QualifyChanges
+from monitord.qualify.grouping import GroupChanges, Grouper
+from monitord.qualify.settings import QualifySettings
+from monitord.qualify.silences import MaintenanceWindow
+
+
+class Target(Protocol):
+    """Where an event goes (``monitord.route.routes.Target`` has these fields)."""
+
+    @property
+    def receiver(self) -> str: ...
+    @property
+    def group_by(self) -> tuple[str, ...]: ...
+    @property
+    def group_wait(self) -> float: ...
+    @property
+    def group_interval(self) -> float: ...
+    @property
+    def repeat_interval(self) -> float: ...
+
+
+RouteFn = Callable[[AlertEvent, datetime], Iterable[Target]]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What one step produced: notifications for the outbox and the state to save."""
+
+    notifications: tuple[Notification, ...]
+    qualify: QualifyChanges
+    grouping: GroupChanges
+
+    def write(self, conn: sqlite3.Connection) -> None:
+        """Save the state changes and log the notifications (inside the caller's
+        transaction, next to the outbox insert)."""
+        persist.save(conn, self.qualify, self.grouping, self.notifications)
+
+    def __bool__(self) -> bool:
+        return bool(self.notifications or self.qualify or self.grouping)
+
+
+class Pipeline:
+    """A Qualifier and a Grouper joined by routing."""
+
+    def __init__(self, qualifier: Qualifier, grouper: Grouper, route: RouteFn) -> None:
+        self.qualifier = qualifier
+        self.grouper = grouper
+        self.route = route
+
+    def _queue(self, events: list[AlertEvent], now: datetime) -> list[AlertEvent]:
+        for event in events:
+            for t in self.route(event, now):
+                self.grouper.add(event, t.receiver, t.group_by, t.group_wait,
+                                 t.group_interval, now, t.repeat_interval)
+        return events
+
+    def process(self, result: Result, now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.process(result, now), now)
+
+    def tick(self, now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.tick(now), now)
+
+    def acknowledge(self, incident: str, by: str, comment: str,
+                    now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.acknowledge(incident, by, comment, now), now)
+
+    def expire_silence(self, silence_id: str, now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.expire_silence(silence_id, now), now)
+
+    def update_checks(self, checks: Mapping[str, CheckConfig] | Iterable[CheckConfig],
+                      now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.update_checks(checks, now), now)
+
+    def set_maintenance(self, windows: Sequence[MaintenanceWindow],
+                        now: datetime) -> list[AlertEvent]:
+        return self._queue(self.qualifier.set_maintenance(windows, now), now)
+
+    def next_wakeup(self, now: datetime) -> datetime | None:
+        """When to call :meth:`tick` and :meth:`take_batch` next (None: on results only)."""
+        times = [t for t in (self.qualifier.next_wakeup(now), self.grouper.next_due())
+                 if t is not None]
+        return min(times) if times else None
+
+    def take_batch(self, now: datetime) -> Batch:
+        notifications = tuple(self.grouper.flush_due(now))
+        return Batch(notifications, self.qualifier.take_changes(), self.grouper.take_changes())
+
+
+def load(conn: sqlite3.Connection, checks: Mapping[str, CheckConfig] | Iterable[CheckConfig],
+         route: RouteFn, settings: QualifySettings | None = None,
+         maintenance: Sequence[MaintenanceWindow] = ()) -> Pipeline:
+    """A pipeline resumed from the database (run on the store thread)."""
+    return Pipeline(persist.load_qualifier(conn, checks, settings, maintenance),
+                    persist.load_grouper(conn), route)
