@@ -10,6 +10,7 @@ from typing import Any
 
 from monitord.checks.registry import KINDS
 from monitord.config.alerting import AlertingConfig
+from monitord.config.expand import Expansion, expand_domains
 from monitord.config.reader import ConfigInvalid, Problems, Table
 from monitord.config.schema import (
     COMMON_CHECK_KEYS,
@@ -44,6 +45,7 @@ class Config:
     time_intervals: Mapping[str, TimeInterval] = field(default_factory=dict)
     routes: tuple[Route, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    expansion: Expansion = field(default_factory=Expansion)  # from [[domain]] blocks
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -89,6 +91,8 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
         check = parse_check(table, monitord.location, KINDS)
         if check is not None:
             checks.append(check)
+    expansion = expand_domains(root, defaults, monitord.location, KINDS)
+    checks += expansion.checks  # before the name and depends_on checks: they may refer to them
     _check_names_and_dependencies(checks, problems)
     smtp = parse_smtp(root.table("smtp"))
     receivers = parse_receivers(root, smtp)
@@ -99,7 +103,7 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     return Config(file=path, monitord=monitord, api=api, checks=tuple(checks), smtp=smtp,
                   receivers=receivers, alerting=routing.alerting,
                   time_intervals=routing.time_intervals, routes=routing.routes,
-                  maintenance=routing.maintenance)
+                  maintenance=routing.maintenance, expansion=expansion)
 
 
 def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:
