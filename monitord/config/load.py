@@ -86,14 +86,17 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     api = parse_api(root.table("api"))
     defaults = _defaults(root, problems)
     checks: list[CheckConfig] = []
+    paths: list[str] = []  # where each check was written, for error messages
     for _, table in root.tables("check"):
         table.inherited = defaults
         check = parse_check(table, monitord.location, KINDS)
         if check is not None:
             checks.append(check)
+            paths.append(table.path)
     expansion = expand_domains(root, defaults, monitord.location, KINDS)
     checks += expansion.checks  # before the name and depends_on checks: they may refer to them
-    _check_names_and_dependencies(checks, problems)
+    paths += [f'domain check "{c.name}"' for c in expansion.checks]
+    _check_names_and_dependencies(checks, paths, problems)
     smtp = parse_smtp(root.table("smtp"))
     receivers = parse_receivers(root, smtp)
     routing = parse_routing(root, monitord.timezone)
@@ -128,23 +131,22 @@ def _keys_read(table: Table) -> set[str]:
     return set(table._read)
 
 
-def _check_names_and_dependencies(checks: list[CheckConfig], problems: Problems) -> None:
-    seen: dict[str, int] = {}
-    for index, check in enumerate(checks):
+def _check_names_and_dependencies(checks: list[CheckConfig], paths: list[str],
+                                  problems: Problems) -> None:
+    seen: dict[str, str] = {}
+    for path, check in zip(paths, checks):
         if check.name in seen:
-            problems.add(f'check[{index}] "{check.name}"',
-                         f"name: duplicate check name (first used by check[{seen[check.name]}])")
+            first = seen[check.name].split(" ")[0]
+            problems.add(path, f"name: duplicate check name (first used by {first})")
         else:
-            seen[check.name] = index
+            seen[check.name] = path
     by_name = {c.name: c for c in checks}
-    for index, check in enumerate(checks):
+    for path, check in zip(paths, checks):
         for parent in check.depends_on:
             if parent not in by_name:
-                problems.add(f'check[{index}] "{check.name}"',
-                             f'depends_on: no check named "{parent}"')
+                problems.add(path, f'depends_on: no check named "{parent}"')
             elif parent == check.name:
-                problems.add(f'check[{index}] "{check.name}"', "depends_on: a check cannot "
-                             "depend on itself")
+                problems.add(path, "depends_on: a check cannot depend on itself")
     for cycle in _cycles(by_name):
         problems.add("check", "depends_on: dependency cycle " + " -> ".join(cycle))
 
