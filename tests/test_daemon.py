@@ -18,6 +18,7 @@ import pytest
 from monitord.app import Daemon
 from monitord.compat import timeout
 from monitord.config.load import load_config
+from monitord.model import Result
 from tests.conftest import free_port
 
 TOKEN = "t0ken-for-tests"
@@ -205,11 +206,18 @@ async def test_stop_leaves_no_task_behind(tmp_path: Path, tcp_target: int) -> No
     (tmp_path / "token").write_text(TOKEN)
     path.write_text(config_text(tmp_path, free_port(), checks))
     daemon = Daemon(load_config(path))
+    seen: set[str] = set()
+    all_ran = asyncio.Event()
+
+    async def listen(result: Result) -> None:
+        seen.add(result.check)
+        if len(seen) == 20:
+            all_ran.set()
+
+    daemon.result_listeners.append(listen)
     before = asyncio.all_tasks()
     runner = asyncio.create_task(daemon.run())
-    await asyncio.wait_for(daemon.ready.wait(), 10)
-    while daemon.scheduler.runs < 20:
-        await asyncio.sleep(0.05)
+    await asyncio.wait_for(all_ran.wait(), 10)
     daemon.request_stop()
     async with timeout(5):
         await runner
