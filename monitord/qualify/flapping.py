@@ -49,11 +49,15 @@ class FlapState:
 
     @property
     def steady(self) -> bool:
-        """A full history of one state: recording that state again changes nothing."""
-        return self.transitions == 0 and len(self.history) == HISTORY
+        """A history of one state: recording that state again changes nothing."""
+        return self.transitions == 0 and bool(self.history)
 
     def record(self, state: int, low: float, high: float) -> FlapChange | None:
         history = self.history
+        if self.transitions == 0 and history and history[-1] == state:
+            # Read padded with its oldest state, a history of one state means the same at
+            # any length: keep it short (less to store, nothing to save for steady checks).
+            return None
         if history and history[-1] != state:
             self.transitions += 1
         history.append(state)

@@ -55,7 +55,19 @@ class _Group:
     due: datetime | None = None
     # incident id -> when this group last sent news of it (None: not sent yet)
     firing: dict[str, datetime | None] = field(default_factory=dict)
-    pending: list[tuple[int, AlertEvent]] = field(default_factory=list)
+    pending: dict[int, AlertEvent] = field(default_factory=dict)  # entry id -> event, in order
+    by_incident: dict[str, list[int]] = field(default_factory=dict)  # pending entry ids
+
+    def append(self, entry: int, event: AlertEvent) -> None:
+        self.pending[entry] = event
+        self.by_incident.setdefault(event.incident_id, []).append(entry)
+
+    def remove(self, entry: int) -> None:
+        event = self.pending.pop(entry)
+        entries = self.by_incident[event.incident_id]
+        entries.remove(entry)
+        if not entries:
+            del self.by_incident[event.incident_id]
 
     def to_json(self) -> str:
         return json.dumps({
@@ -88,10 +100,9 @@ class GroupChanges:
         return bool(self.groups or self.deleted_groups or self.entries or self.deleted_entries)
 
 
-def _encode(event: AlertEvent, group: _Group) -> str:
+def _encode(event: AlertEvent) -> str:
     # One event wrapped as a notification: the outbox's codec already round-trips events.
-    return notify_codec.dumps(Notification("", group.receiver, group.key, {}, (event,),
-                                           event.at))
+    return notify_codec.dumps(Notification("", "", "", {}, (event,), event.at))
 
 
 def _decode(text: str) -> AlertEvent:
@@ -111,6 +122,8 @@ class Grouper:
         self._deleted: set[GroupId] = set()
         self._added: dict[int, EntryRow] = {}
         self._removed: set[int] = set()
+        # The same event usually goes to several receivers in a row: encode it once.
+        self._encoded: tuple[AlertEvent, str] | None = None
 
     def add(self, event: AlertEvent, receiver: str, group_by: Sequence[str],
             group_wait: float, group_interval: float, now: datetime,
@@ -145,10 +158,11 @@ class Grouper:
         self._dirty.add(gid)
 
     def _merge(self, group: _Group, event: AlertEvent) -> None:
-        same = [(i, e) for i, e in group.pending if e.incident_id == event.incident_id]
+        same = list(group.by_incident.get(event.incident_id, ()))
         if event.kind is EventKind.REPEAT and same:
             return  # what is pending about this incident is news enough
-        for entry, old in same:
+        for entry in same:
+            old = group.pending[entry]
             if old.kind is EventKind.REPEAT or old.kind is event.kind:
                 self._drop(group, entry)
             elif old.kind is EventKind.PROBLEM and event.kind is EventKind.SEVERITY:
@@ -156,11 +170,13 @@ class Grouper:
                 event = replace(event, kind=EventKind.PROBLEM)
         entry = self._next_entry
         self._next_entry += 1
-        group.pending.append((entry, event))
-        self._added[entry] = (entry, group.receiver, group.key, _encode(event, group))
+        group.append(entry, event)
+        if self._encoded is None or self._encoded[0] is not event:
+            self._encoded = (event, _encode(event))
+        self._added[entry] = (entry, group.receiver, group.key, self._encoded[1])
 
     def _drop(self, group: _Group, entry: int) -> None:
-        group.pending = [(i, e) for i, e in group.pending if i != entry]
+        group.remove(entry)
         if self._added.pop(entry, None) is None:
             self._removed.add(entry)
 
@@ -192,13 +208,14 @@ class Grouper:
         note = Notification(
             id=hashlib.sha256(seed.encode()).hexdigest()[:32], receiver=group.receiver,
             group_key=group.key, group_labels=dict(group.labels),
-            events=tuple(e for _, e in group.pending), created_at=now)
-        for entry, event in group.pending:
+            events=tuple(group.pending.values()), created_at=now)
+        for entry, event in group.pending.items():
             if self._added.pop(entry, None) is None:
                 self._removed.add(entry)
             if event.incident_id in group.firing:
                 group.firing[event.incident_id] = now
-        group.pending = []
+        group.pending.clear()
+        group.by_incident.clear()
         group.seq += 1
         group.last_flush, group.due = now, None
         if group.firing:
@@ -239,5 +256,5 @@ class Grouper:
             if owner is None:
                 self._removed.add(entry)  # its group is gone: the row is garbage
                 continue
-            owner.pending.append((entry, _decode(text)))
+            owner.append(entry, _decode(text))
             self._next_entry = max(self._next_entry, entry + 1)
