@@ -156,3 +156,28 @@ def test_restore_round_trip() -> None:
     assert again.next_due() == g.next_due()
     assert [n.events for n in again.flush_due(at(400))] == \
         [n.events for n in g.flush_due(at(400))]
+
+
+@pytest.mark.parametrize(("repeat_interval", "sent"), [
+    (None, ["problem", "repeat", "repeat"]),  # the engine's pace
+    (3600.0, ["problem", "repeat", "repeat"]),
+    (7200.0, ["problem", "repeat"]),  # this route repeats every other time
+])
+def test_route_repeat_interval_paces_repeats(repeat_interval: float | None,
+                                              sent: list[str]) -> None:
+    g = Grouper()
+    kinds: list[str] = []
+    for hour, kind in ((0, EventKind.PROBLEM), (1, EventKind.REPEAT), (2, EventKind.REPEAT)):
+        now = at(hour * 3600)
+        g.add(event("a", kind, now), "ops", (), 0.0, 0.0, now, repeat_interval)
+        kinds += [e.kind.value for n in g.flush_due(now) for e in n.events]
+    assert kinds == sent
+
+
+def test_route_repeat_pacing_counts_from_the_event_not_the_flush() -> None:
+    g = Grouper()
+    g.add(event("a", at=at(0)), "ops", (), WAIT, INTERVAL, at(0), 3600.0)
+    g.flush_due(at(WAIT))  # sent 30 s after the event
+    g.add(event("a", EventKind.REPEAT, at(3600)), "ops", (), WAIT, INTERVAL, at(3600), 3600.0)
+    [note] = g.flush_due(at(3600 + WAIT))
+    assert [e.kind for e in note.events] == [EventKind.REPEAT]

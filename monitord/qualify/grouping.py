@@ -53,7 +53,7 @@ class _Group:
     seq: int = 0
     last_flush: datetime | None = None
     due: datetime | None = None
-    # incident id -> when this group last sent news of it (None: not sent yet)
+    # incident id -> time of the newest event about it this group sent (None: none yet)
     firing: dict[str, datetime | None] = field(default_factory=dict)
     pending: dict[int, AlertEvent] = field(default_factory=dict)  # entry id -> event, in order
     by_incident: dict[str, list[int]] = field(default_factory=dict)  # pending entry ids
@@ -213,7 +213,9 @@ class Grouper:
             if self._added.pop(entry, None) is None:
                 self._removed.add(entry)
             if event.incident_id in group.firing:
-                group.firing[event.incident_id] = now
+                # The event's own time, not the flush: qualification paces repeats from it,
+                # and a route with the same repeat_interval must not drop every other one.
+                group.firing[event.incident_id] = event.at
         group.pending.clear()
         group.by_incident.clear()
         group.seq += 1
