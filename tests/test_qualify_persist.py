@@ -10,6 +10,7 @@ import sys
 import threading
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -161,10 +162,14 @@ def feeder(tmp_path: Path) -> Any:
         f.close()
 
 
-async def resume(tmp_path: Path) -> tuple[Store, Pipeline]:
+@asynccontextmanager
+async def resumed(tmp_path: Path) -> AsyncIterator[tuple[Store, Pipeline]]:
+    """The pipeline rebuilt from what the killed process left in the database."""
     store = await Store.open(tmp_path / "monitord.db")
-    pipeline = await store.call(lambda conn: load(conn, checks(), route, SETTINGS))
-    return store, pipeline
+    try:
+        yield store, await store.call(lambda conn: load(conn, checks(), route, SETTINGS))
+    finally:
+        await store.close()
 
 
 async def step(store: Store, pipeline: Pipeline, **command: Any) -> tuple[list[list[str]],
@@ -182,15 +187,12 @@ async def test_killed_mid_confirmation(tmp_path: Path, feeder: Any) -> None:
     assert f.ask(op="result", check="web", status="C", t=0)["events"] == []
     assert f.ask(op="result", check="web", status="C", t=15)["events"] == []
     f.kill()
-    store, pipeline = await resume(tmp_path)
-    try:
+    async with resumed(tmp_path) as (store, pipeline):
         assert pipeline.qualifier.retrying("web")
         events, _ = await step(store, pipeline, op="result", check="web", status="C", t=30)
         assert events == [["web", "problem"]]  # the third failure, counting the two saved
         _, sent = await step(store, pipeline, op="tick", t=60)
         assert sent == [["web", "problem"]]
-    finally:
-        await store.close()
 
 
 async def test_killed_mid_incident_after_the_problem_was_sent(tmp_path: Path,
@@ -199,8 +201,7 @@ async def test_killed_mid_incident_after_the_problem_was_sent(tmp_path: Path,
     assert f.ask(op="result", check="db", status="C", t=0)["events"] == [["db", "problem"]]
     assert f.ask(op="tick", t=30)["sent"] == [["db", "problem"]]
     f.kill()
-    store, pipeline = await resume(tmp_path)
-    try:
+    async with resumed(tmp_path) as (store, pipeline):
         for t in (60, 120, 180):
             assert await step(store, pipeline, op="result", check="db", status="C",
                               t=t) == ([], [])
@@ -209,8 +210,6 @@ async def test_killed_mid_incident_after_the_problem_was_sent(tmp_path: Path,
         assert events == [["db", "recovery"]]
         _, sent = await step(store, pipeline, op="tick", t=800)
         assert sent == [["db", "recovery"]]
-    finally:
-        await store.close()
 
 
 async def test_killed_with_a_problem_waiting_in_its_group(tmp_path: Path,
@@ -219,14 +218,11 @@ async def test_killed_with_a_problem_waiting_in_its_group(tmp_path: Path,
     f.ask(op="result", check="db", status="C", t=0)
     f.ask(op="result", check="api", status="C", t=1)  # held: caused by db
     f.kill()
-    store, pipeline = await resume(tmp_path)
-    try:
+    async with resumed(tmp_path) as (store, pipeline):
         _, sent = await step(store, pipeline, op="tick", t=30)
         assert sent == [["db", "problem"]]  # not lost, not doubled
         events, _ = await step(store, pipeline, op="result", check="db", status="O", t=40)
         assert sorted(events) == [["api", "problem"], ["db", "recovery"]]
-    finally:
-        await store.close()
 
 
 async def test_killed_with_a_recovery_waiting_in_its_group(tmp_path: Path,
@@ -236,12 +232,9 @@ async def test_killed_with_a_recovery_waiting_in_its_group(tmp_path: Path,
     assert f.ask(op="tick", t=30)["sent"] == [["db", "problem"]]
     assert f.ask(op="result", check="db", status="O", t=40)["events"] == [["db", "recovery"]]
     f.kill()
-    store, pipeline = await resume(tmp_path)
-    try:
+    async with resumed(tmp_path) as (store, pipeline):
         assert (await step(store, pipeline, op="tick", t=89))[1] == []
         assert (await step(store, pipeline, op="tick", t=90))[1] == [["db", "recovery"]]
-    finally:
-        await store.close()
 
 
 async def test_killed_at_a_random_moment_of_a_storm(tmp_path: Path, feeder: Any) -> None:
@@ -257,8 +250,7 @@ async def test_killed_at_a_random_moment_of_a_storm(tmp_path: Path, feeder: Any)
         last = f.answer()["progress"]
     f.kill()  # the child is still writing: this lands anywhere in a step
 
-    store, pipeline = await resume(tmp_path)
-    try:
+    async with resumed(tmp_path) as (store, pipeline):
         told = await store.call(lambda c: [incident_from_json(r[0]) for r in c.execute(
             "SELECT data FROM qualify_incident")])
         assert any(inc.told is not Told.NOTHING for inc in told)
@@ -287,8 +279,6 @@ async def test_killed_at_a_random_moment_of_a_storm(tmp_path: Path, feeder: Any)
         assert pipeline.qualifier.incidents() == []
         final = pipeline.qualifier.snapshot(T0 + timedelta(seconds=t + 10_000))
         assert all(v.status is Status.OK for v in final.values())
-    finally:
-        await store.close()
 
 
 async def said_per_incident(store: Store) -> dict[str, Counter[str]]:
