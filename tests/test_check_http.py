@@ -338,7 +338,7 @@ async def test_names_resolve_through_the_configured_resolvers(
         missing = await probe(env, {"url": f"http://nowhere.monitord.test:{port}/ok"})
     assert found.status is Status.OK, found
     assert (missing.status, missing.phase) == (Status.CRITICAL, Phase.RESOLVE)
-    assert missing.summary.startswith("cannot resolve nowhere.monitord.test: ")
+    assert missing.summary == "cannot resolve nowhere.monitord.test: Domain name not found"
 
 
 # -- configuration ---------------------------------------------------------------------------

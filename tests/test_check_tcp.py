@@ -17,8 +17,12 @@ from monitord.clock import SystemClock
 from monitord.compat import timeout
 from monitord.model import Outcome, Phase, Status
 from tests.conftest import free_port
+from tests.support import knot
 from tests.support.certs import Authority, self_signed_context
-from tests.support.dnszones import config_errors, make_check
+from tests.support.dnszones import config_errors, make_check, zone_text
+from tests.support.knot import KnotServer
+
+knot_factory = knot.knot_factory
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
@@ -134,8 +138,7 @@ async def test_closed_port(env: CheckEnv) -> None:
     port = free_port()
     outcome = await probe(env, {"host": "127.0.0.1", "port": port})
     assert (outcome.status, outcome.phase) == (Status.CRITICAL, Phase.CONNECT)
-    assert outcome.summary == (f"cannot connect to 127.0.0.1:{port}: "
-                               f"127.0.0.1: Connection refused")
+    assert outcome.summary == f"cannot connect to 127.0.0.1:{port}: Connection refused"
 
 
 async def test_tls_banner_with_verification(env: CheckEnv, tmp_path: Path) -> None:
@@ -167,6 +170,21 @@ async def test_tls_to_a_plain_server_fails_in_tls(env: CheckEnv) -> None:
         outcome = await probe(env, {"host": "127.0.0.1", "port": port, "tls": True})
     assert (outcome.status, outcome.phase) == (Status.CRITICAL, Phase.TLS)
     assert outcome.summary.startswith("TLS handshake failed: ")
+
+
+async def test_names_resolve_through_the_configured_resolvers(
+    knot_factory: Callable[..., KnotServer],
+) -> None:
+    zone = zone_text("monitord.test", records=["ns1 IN A 127.0.0.1", "ns2 IN A 127.0.0.1",
+                                               "mail IN A 127.0.0.1"])
+    nameserver = knot_factory({"monitord.test": zone})
+    async with listening(banner) as port, \
+            check_env(SystemClock(), "here", (nameserver.endpoint,)) as env:
+        found = await probe(env, {"host": "mail.monitord.test", "port": port, "expect": "^SSH"})
+        missing = await probe(env, {"host": "mx.monitord.test", "port": port})
+    assert found.status is Status.OK, found
+    assert (missing.status, missing.phase) == (Status.CRITICAL, Phase.RESOLVE)
+    assert missing.summary == "cannot resolve mx.monitord.test: Domain name not found"
 
 
 @pytest.mark.parametrize(("data", "message"), [

@@ -84,7 +84,8 @@ async def connect(env: CheckEnv, probe: Probe, host: str, port: int) -> socket.s
             await loop.sock_connect(sock, (address, port))
         except OSError as exc:
             sock.close()
-            errors.append(f"{address}: {os_reason(exc)}")
+            errors.append(os_reason(exc) if len(addresses) == 1 else
+                          f"{address}: {os_reason(exc)}")
         except BaseException:
             sock.close()
             raise

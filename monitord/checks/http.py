@@ -130,6 +130,8 @@ class HttpCheck:
         self.spec: HttpSpec = config.spec
         self.env = env
         self.timeout = config.timeout
+        self.url = URL(self.spec.url)  # parsed once: 5,000 checks run every few seconds
+        self.url_text = str(self.url)  # normalised, as redirect targets are
         self.headers = dict(self.spec.headers)
         self.body = self.spec.body.encode() if self.spec.body is not None else None
 
@@ -140,8 +142,8 @@ class HttpCheck:
         spec = self.spec
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
-        method, body, url = spec.method, self.body, URL(spec.url)
-        visited = [str(url)]
+        method, body, url = spec.method, self.body, self.url
+        visited = [self.url_text]
         while True:
             try:
                 response = await session.request(
@@ -152,9 +154,10 @@ class HttpCheck:
                 raise classify(exc, probe) from None
             try:
                 probe.enter(Phase.CONTENT)
-                location = response.headers.get("Location")
-                if not (spec.follow_redirects and response.status in REDIRECT_STATUS
-                        and location is not None):
+                location = None
+                if spec.follow_redirects and response.status in REDIRECT_STATUS:
+                    location = response.headers.get("Location")
+                if location is None:
                     try:
                         data, cut = await read_capped(response, spec.max_body)
                     except (aiohttp.ClientError, OSError) as exc:
