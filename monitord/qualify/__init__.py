@@ -4,7 +4,8 @@ The pure core (no clock, no I/O) is :class:`Qualifier` and :class:`Grouper`; the
 saved and restored by :mod:`monitord.qualify.persist`.
 """
 
-from monitord.qualify.engine import Qualifier, QualifyChanges, UnknownIncident
+from monitord.qualify.codec import QualifyChanges
+from monitord.qualify.engine import Qualifier, UnknownIncident
 from monitord.qualify.grouping import GroupChanges, Grouper
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow, Silence, UnknownSilence

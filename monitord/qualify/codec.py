@@ -7,6 +7,7 @@ The encoding is internal: rows written by one version are read by the same or a 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,22 @@ from monitord.route.matchers import Matcher
 CheckRow = tuple[str, str]  # name, state
 IncidentRow = tuple[str, str, str, str | None, str]  # id, check, started_at, ended_at, data
 SilenceRow = tuple[str, str, str, str]  # id, starts_at, ends_at, data
+
+
+@dataclass(frozen=True, slots=True)
+class QualifyChanges:
+    """Rows to write since the last :meth:`Qualifier.take_changes` (already encoded, so the
+    store thread never touches live engine objects)."""
+
+    checks: tuple[CheckRow, ...] = ()
+    deleted_checks: tuple[str, ...] = ()
+    incidents: tuple[IncidentRow, ...] = ()
+    silences: tuple[SilenceRow, ...] = ()
+    deleted_silences: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.checks or self.deleted_checks or self.incidents or self.silences
+                    or self.deleted_silences)
 
 
 def _dumps(data: object) -> str:

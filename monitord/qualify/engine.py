@@ -10,19 +10,19 @@ silence, maintenance) -> the one event, if any, that brings receivers up to date
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, EventKind, LocationState, Result, Status
 from monitord.qualify import codec
+from monitord.qualify.codec import QualifyChanges
 from monitord.qualify.dependencies import Dependencies
 from monitord.qualify.diagnosis import Facts, diagnose
 from monitord.qualify.incidents import Incident, Told, incident_id, next_event
 from monitord.qualify.quorum import Verdict, tally
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow, Silence, Silences
-from monitord.qualify.snapshot import CheckView, IncidentView, LocationView
+from monitord.qualify.snapshot import CheckView, IncidentView, check_view
 from monitord.qualify.state import CheckState
 from monitord.qualify.times import as_utc
 from monitord.route.matchers import Matcher
@@ -32,23 +32,6 @@ REMOVED_SUMMARY = "check removed from the configuration; incident closed"
 
 class UnknownIncident(KeyError):
     """No open incident has this id."""
-
-
-@dataclass(frozen=True, slots=True)
-class QualifyChanges:
-    """Rows to write since the last :meth:`Qualifier.take_changes` (already encoded, so the
-    store thread never touches live engine objects)."""
-
-    checks: tuple[codec.CheckRow, ...] = ()
-    deleted_checks: tuple[str, ...] = ()
-    incidents: tuple[codec.IncidentRow, ...] = ()
-    silences: tuple[codec.SilenceRow, ...] = ()
-    deleted_silences: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.checks or self.deleted_checks or self.incidents or self.silences
-                    or self.deleted_silences)
-
 
 
 class Qualifier:
@@ -446,29 +429,12 @@ class Qualifier:
     def snapshot(self, now: datetime) -> dict[str, CheckView]:
         """Every check: state, since, last result per location, open incident."""
         now = as_utc(now)
-        return {name: self._view(state, now) for name, state in self._checks.items()}
+        factor = self.settings.stale_factor
+        return {name: check_view(state, now - timedelta(seconds=factor * state.config.interval))
+                for name, state in self._checks.items()}
 
     def incidents(self) -> list[IncidentView]:
         """The open incidents, oldest first."""
         views = [IncidentView.of(s.incident) for s in self._checks.values()
                  if s.incident is not None]
         return sorted(views, key=lambda v: (v.started_at, v.id))
-
-    def _view(self, state: CheckState, now: datetime) -> CheckView:
-        cutoff = now - timedelta(seconds=self.settings.stale_factor * state.config.interval)
-        locations = tuple(
-            LocationView(n, c.status, c.hard, c.phase, c.summary, c.at, c.pending, c.streak,
-                         c.at is None or c.at < cutoff)
-            for n, c in state.locations.items())
-        if state.flap.flapping:
-            label = "flapping"
-        elif state.status.is_problem:
-            label = "problem"
-        elif any(c.confirming for c in state.locations.values()):
-            label = "confirming"
-        else:
-            label = "ok"
-        return CheckView(
-            state.name, label, state.status, state.since, state.config.confirm,
-            state.flap.flapping, state.flap.percent, locations,
-            IncidentView.of(state.incident) if state.incident is not None else None)

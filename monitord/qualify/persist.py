@@ -20,7 +20,8 @@ from datetime import datetime
 from monitord.config.schema import CheckConfig
 from monitord.model import Notification
 from monitord.qualify import codec
-from monitord.qualify.engine import Qualifier, QualifyChanges
+from monitord.qualify.codec import QualifyChanges
+from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
 from monitord.qualify.incidents import Incident
 from monitord.qualify.settings import QualifySettings

@@ -23,7 +23,8 @@ from typing import Protocol
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, Notification, Result
 from monitord.qualify import persist
-from monitord.qualify.engine import Qualifier, QualifyChanges
+from monitord.qualify.codec import QualifyChanges
+from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from monitord.model import Phase, Status
 from monitord.qualify.incidents import Incident, Told
+from monitord.qualify.state import CheckState
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,3 +59,23 @@ class CheckView:
     percent_state_change: float
     locations: tuple[LocationView, ...]
     incident: IncidentView | None
+
+
+def check_view(state: CheckState, cutoff: datetime) -> CheckView:
+    """The view of one check; results older than ``cutoff`` are stale."""
+    locations = tuple(
+        LocationView(n, c.status, c.hard, c.phase, c.summary, c.at, c.pending, c.streak,
+                     c.at is None or c.at < cutoff)
+        for n, c in state.locations.items())
+    if state.flap.flapping:
+        label = "flapping"
+    elif state.status.is_problem:
+        label = "problem"
+    elif any(c.confirming for c in state.locations.values()):
+        label = "confirming"
+    else:
+        label = "ok"
+    return CheckView(
+        state.name, label, state.status, state.since, state.config.confirm,
+        state.flap.flapping, state.flap.percent, locations,
+        IncidentView.of(state.incident) if state.incident is not None else None)
