@@ -33,7 +33,7 @@ async def tls_server(context: ssl.SSLContext, seen_names: list[str | None] | Non
         def remember(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
             seen_names.append(name)
 
-        context.sni_callback = remember  # type: ignore[assignment]
+        context.sni_callback = remember
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
