@@ -66,6 +66,11 @@ class Probe:
         # What to report if time runs out now (e.g. "no match in what arrived so far").
         self.if_timeout: ProbeFailure | None = None
 
+    def begin(self) -> None:
+        """Start the clock now: what came before (shared set-up on first use) is not timed."""
+        self.start = self._mark = self._now()
+        self.durations.clear()
+
     def enter(self, stage: Phase) -> None:
         now = self._now()
         self.durations[self.stage] = self.durations.get(self.stage, 0.0) + now - self._mark

@@ -142,6 +142,7 @@ class HttpCheck:
         spec = self.spec
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
+        probe.begin()
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
         while True:

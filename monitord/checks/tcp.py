@@ -70,6 +70,7 @@ class TcpCheck:
         if spec.tls:
             context = await shared_context(self.env, spec.tls_options.verify,
                                            spec.tls_options.ca_file)
+        probe.begin()
         sock = await connect(self.env, probe, spec.host, spec.port)
         reader, writer = await open_stream(sock, probe, context, spec.server_name or spec.host)
         try:

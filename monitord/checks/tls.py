@@ -74,6 +74,7 @@ class TlsCheck:
     async def _run(self, probe: Probe) -> Outcome:
         now = self.env.clock.now()
         context = await shared_context(self.env, self.spec.tls.verify, self.spec.tls.ca_file)
+        probe.begin()
         try:
             der = await self._certificate(probe, context)
         except CertificateRejected as rejected:
