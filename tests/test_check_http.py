@@ -14,13 +14,13 @@ from aiohttp import web
 from monitord.checks import http
 from monitord.checks.base import CheckEnv, check_env
 from monitord.clock import SystemClock
-from monitord.compat import timeout
 from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
 from monitord.model import Outcome, Phase, Status
 from tests.conftest import free_port
+from tests.support import probing
 from tests.support.certs import Authority, self_signed_context
-from tests.support.dnszones import config_errors, make_check, zone_text
+from tests.support.dnszones import config_errors, zone_text
 from tests.support.knot import KnotServer, start_knot
 from tests.support.web import serve
 
@@ -102,16 +102,11 @@ async def site() -> AsyncIterator[tuple[str, web.Application]]:
         yield base, app
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[CheckEnv]:
-    async with check_env(SystemClock(), "here") as shared:
-        yield shared
+env = probing.env
 
 
 async def probe(env: CheckEnv, data: dict[str, Any], limit: float = 5.0) -> Outcome:
-    config = make_check(http.KIND, data, timeout=limit)
-    async with timeout(limit + 5):  # a hang would fail the test, not block it
-        return await http.KIND.build(config, env).run()
+    return await probing.run_once(http.KIND, env, data, limit)
 
 
 async def test_200_is_ok_with_every_timing(site: tuple[str, web.Application],

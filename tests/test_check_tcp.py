@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import ssl
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,39 +12,17 @@ import pytest
 from monitord.checks import tcp
 from monitord.checks.base import CheckEnv, check_env
 from monitord.clock import SystemClock
-from monitord.compat import timeout
 from monitord.model import Outcome, Phase, Status
 from tests.conftest import free_port
-from tests.support import knot
+from tests.support import knot, probing
 from tests.support.certs import Authority, self_signed_context
-from tests.support.dnszones import config_errors, make_check, zone_text
+from tests.support.dnszones import config_errors, zone_text
 from tests.support.knot import KnotServer
+from tests.support.streams import listening
 
 knot_factory = knot.knot_factory
 
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
-
-
-@asynccontextmanager
-async def listening(handler: Handler, context: ssl.SSLContext | None = None
-                    ) -> AsyncIterator[int]:
-    """A loopback server running ``handler`` per connection; yields its port."""
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await handler(reader, writer)
-        except (OSError, asyncio.IncompleteReadError):
-            pass  # the client went away first: fine for a probe
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
 
 
 async def banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -74,16 +50,11 @@ async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) ->
     await writer.drain()
 
 
-@pytest.fixture
-async def env() -> AsyncIterator[CheckEnv]:
-    async with check_env(SystemClock(), "here") as shared:
-        yield shared
+env = probing.env
 
 
 async def probe(env: CheckEnv, data: dict[str, Any], limit: float = 5.0) -> Outcome:
-    config = make_check(tcp.KIND, data, timeout=limit)
-    async with timeout(limit + 5):
-        return await tcp.KIND.build(config, env).run()
+    return await probing.run_once(tcp.KIND, env, data, limit)
 
 
 async def test_connect_only(env: CheckEnv) -> None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import ssl
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -15,40 +13,30 @@ import pytest
 from monitord.checks import tls
 from monitord.checks.base import check_env
 from monitord.clock import Clock, SystemClock
-from monitord.compat import timeout
 from monitord.model import Outcome, Phase, Status
 from monitord.testing import FakeClock
 from tests.conftest import free_port
+from tests.support import probing
 from tests.support.certs import Authority, self_signed_context, utcnow
-from tests.support.dnszones import config_errors, make_check
+from tests.support.dnszones import config_errors
+from tests.support.streams import listening, wait_for_hang_up
 
 NAME = "www.example.test"
 
 
-@asynccontextmanager
-async def tls_server(context: ssl.SSLContext, seen_names: list[str | None] | None = None
-                     ) -> AsyncIterator[int]:
-    """A loopback TLS listener that completes handshakes and hangs up; yields its port."""
-    if seen_names is not None:
-        def remember(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
-            seen_names.append(name)
+def remembering(context: ssl.SSLContext, seen: list[str | None]) -> ssl.SSLContext:
+    """``context``, noting the server name (SNI) each client sends into ``seen``."""
 
-        context.sni_callback = remember
+    def remember(_sock: ssl.SSLObject, name: str | None, _ctx: ssl.SSLContext) -> None:
+        seen.append(name)
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await reader.read(1)
-        except OSError:
-            pass
-        finally:
-            writer.close()
+    context.sni_callback = remember
+    return context
 
-    server = await asyncio.start_server(handle, "127.0.0.1", 0, ssl=context)
-    try:
-        yield server.sockets[0].getsockname()[1]
-    finally:
-        server.close()
-        await server.wait_closed()
+
+def tls_server(context: ssl.SSLContext) -> AbstractAsyncContextManager[int]:
+    """A loopback TLS listener that completes handshakes and waits for the client to leave."""
+    return listening(wait_for_hang_up, context)
 
 
 @pytest.fixture
@@ -57,9 +45,8 @@ def authority(tmp_path: Path) -> Authority:
 
 
 async def probe(data: dict[str, Any], clock: Clock | None = None) -> Outcome:
-    config = make_check(tls.KIND, data, timeout=5.0)
-    async with check_env(clock or SystemClock(), "here") as env, timeout(10):
-        return await tls.KIND.build(config, env).run()
+    async with check_env(clock or SystemClock(), "here") as env:
+        return await probing.run_once(tls.KIND, env, data)
 
 
 def keys(port: int, authority: Authority | None = None, **more: Any) -> dict[str, Any]:
@@ -147,7 +134,7 @@ async def test_a_self_signed_certificate_is_named(authority: Authority) -> None:
 
 async def test_sni_carries_the_server_name(authority: Authority) -> None:
     seen: list[str | None] = []
-    async with tls_server(authority.server_context(NAME), seen) as port:
+    async with tls_server(remembering(authority.server_context(NAME), seen)) as port:
         outcome = await probe(keys(port, authority))
     assert outcome.status is Status.OK, outcome
     assert NAME in seen
