@@ -138,7 +138,7 @@ class AuthorityCheck:
         for server in servers[:MAX_PARENT_TRIES]:
             ns, ds = await asyncio.gather(
                 ask(server, self.zone, dns.rdatatype.NS, self.query_timeout),
-                ask(server, self.zone, dns.rdatatype.DS, self.query_timeout))
+                ask(server, self.zone, dns.rdatatype.DS, self.query_timeout, answer_only=True))
             if ns.message is None or ns.rcode not in ("NOERROR", "NXDOMAIN"):
                 failures.append(f"{server}: {ns.problem()}")
                 continue
@@ -225,13 +225,15 @@ class AuthorityCheck:
         t, zone = self.query_timeout, self.zone
         wanted = list(self.spec.expect)
         soa, ns, *replies = await asyncio.gather(
-            ask(server.address, zone, dns.rdatatype.SOA, t, dnssec=True),
-            ask(server.address, zone, dns.rdatatype.NS, t, tcp=True),
+            ask(server.address, zone, dns.rdatatype.SOA, t, dnssec=True, answer_only=True),
+            ask(server.address, zone, dns.rdatatype.NS, t, tcp=True),  # glue in additional
             *(ask(server.address, dns.name.from_text(owner_name(owner, self.spec.zone)),
-                  dns.rdatatype.from_text(record), t) for owner, record in wanted))
+                  dns.rdatatype.from_text(record), t, answer_only=True)
+              for owner, record in wanted))
         view = ServerView(server, soa, ns, records=dict(zip(wanted, replies)))
         if soa.authoritative and (want_dnskey or soa.signatures(zone, dns.rdatatype.SOA)):
-            view.dnskey = await ask(server.address, zone, dns.rdatatype.DNSKEY, t, dnssec=True)
+            view.dnskey = await ask(server.address, zone, dns.rdatatype.DNSKEY, t, dnssec=True,
+                                    answer_only=True)
         return view
 
     def _resolver(self) -> dns.asyncresolver.Resolver:
