@@ -25,7 +25,7 @@ ROUTER = Router(
 
 
 def route(event: AlertEvent, now: datetime) -> tuple[Target, ...]:
-    return ROUTER.decide(event.labels, now).deliver
+    return ROUTER.decide(event.labels, now).targets
 
 
 def at(seconds: float) -> datetime:

@@ -23,6 +23,7 @@ from monitord.qualify import codec
 from monitord.qualify.codec import QualifyChanges
 from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
+from monitord.qualify.handover import HandOver, HandoverRow
 from monitord.qualify.incidents import Incident
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow
@@ -52,6 +53,11 @@ MIGRATIONS: list[Migration] = [
         id TEXT PRIMARY KEY, receiver TEXT NOT NULL, group_key TEXT NOT NULL,
         created_at TEXT NOT NULL, events TEXT NOT NULL);
     CREATE INDEX qualify_notification_created ON qualify_notification(created_at)
+    """,
+    # 2: which receivers were told of each open incident, for the hand-over and recoveries.
+    """
+    CREATE TABLE qualify_handover (
+        incident_id TEXT PRIMARY KEY, receivers TEXT NOT NULL, event TEXT)
     """,
 ]
 
@@ -131,6 +137,23 @@ def load_qualifier(conn: sqlite3.Connection,
         "SELECT data FROM qualify_incident WHERE ended_at IS NULL ORDER BY started_at, id")]
     qualifier.restore(saved, incidents)
     return qualifier
+
+
+def save_handover(conn: sqlite3.Connection, rows: Iterable[HandoverRow]) -> None:
+    rows = list(rows)
+    conn.executemany("DELETE FROM qualify_handover WHERE incident_id = ?",
+                     [(r[0],) for r in rows if r[1] is None])
+    conn.executemany(
+        "INSERT INTO qualify_handover(incident_id, receivers, event) VALUES (?, ?, ?) "
+        "ON CONFLICT(incident_id) DO UPDATE SET receivers = excluded.receivers, "
+        "event = excluded.event", [r for r in rows if r[1] is not None])
+
+
+def load_handover(conn: sqlite3.Connection) -> HandOver:
+    handover = HandOver()
+    handover.restore(conn.execute(
+        "SELECT incident_id, receivers, event FROM qualify_handover").fetchall())
+    return handover
 
 
 def load_grouper(conn: sqlite3.Connection) -> Grouper:

@@ -1,7 +1,9 @@
 """Qualification, routing and grouping put together, with one batch to commit per step.
 
 The daemon feeds results and time; every event the engine gives is routed (a callable, e.g.
-``lambda e, now: router.decide(e.labels, now).deliver``) and queued in its groups. Then
+``lambda e, now: router.decide(e.labels, now).targets``, held targets included) and queued in
+its groups; :class:`~monitord.qualify.handover.HandOver` decides which receivers hear of it
+(held routes get the open problems when they can deliver; recoveries go to those told). Then
 :meth:`Pipeline.take_batch` hands over the notifications that are due together with every
 state change, and the daemon writes them with the outbox rows in ONE transaction::
 
@@ -18,7 +20,6 @@ import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, Notification, Result
@@ -26,26 +27,11 @@ from monitord.qualify import persist
 from monitord.qualify.codec import QualifyChanges
 from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
+from monitord.qualify.handover import HandOver, HandoverRow, Target
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow
 
-
-class Target(Protocol):
-    """Where an event goes (``monitord.route.routes.Target`` has these fields)."""
-
-    @property
-    def receiver(self) -> str: ...
-    @property
-    def group_by(self) -> tuple[str, ...]: ...
-    @property
-    def group_wait(self) -> float: ...
-    @property
-    def group_interval(self) -> float: ...
-    @property
-    def repeat_interval(self) -> float: ...
-
-
-RouteFn = Callable[[AlertEvent, datetime], Iterable[Target]]
+RouteFn = Callable[[AlertEvent, datetime], Sequence[Target]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,30 +41,43 @@ class Batch:
     notifications: tuple[Notification, ...]
     qualify: QualifyChanges
     grouping: GroupChanges
+    handover: tuple[HandoverRow, ...] = ()
 
     def write(self, conn: sqlite3.Connection) -> None:
         """Save the state changes and log the notifications (inside the caller's
         transaction, next to the outbox insert)."""
         persist.save(conn, self.qualify, self.grouping, self.notifications)
+        if self.handover:
+            persist.save_handover(conn, self.handover)
 
     def __bool__(self) -> bool:
-        return bool(self.notifications or self.qualify or self.grouping)
+        return bool(self.notifications or self.qualify or self.grouping or self.handover)
 
 
 class Pipeline:
     """A Qualifier and a Grouper joined by routing."""
 
-    def __init__(self, qualifier: Qualifier, grouper: Grouper, route: RouteFn) -> None:
+    def __init__(self, qualifier: Qualifier, grouper: Grouper, route: RouteFn,
+                 handover: HandOver | None = None) -> None:
         self.qualifier = qualifier
         self.grouper = grouper
         self.route = route
+        self.handover = handover or HandOver()
 
     def _queue(self, events: list[AlertEvent], now: datetime) -> list[AlertEvent]:
         for event in events:
-            for t in self.route(event, now):
-                self.grouper.add(event, t.receiver, t.group_by, t.group_wait,
-                                 t.group_interval, now, t.repeat_interval)
+            self._add(self.handover.deliveries(event, list(self.route(event, now))), now)
         return events
+
+    def _add(self, pairs: Iterable[tuple[AlertEvent, Target]], now: datetime) -> None:
+        for event, t in pairs:
+            self.grouper.add(event, t.receiver, t.group_by, t.group_wait,
+                             t.group_interval, now, t.repeat_interval)
+
+    def hand_over(self, now: datetime) -> None:
+        """Deliver open problems to targets that have become deliverable (a route's active
+        hours began or its mute interval ended) and were not told yet."""
+        self._add(self.handover.due(self.route, now), now)
 
     def process(self, result: Result, now: datetime) -> list[AlertEvent]:
         return self._queue(self.qualifier.process(result, now), now)
@@ -109,7 +108,8 @@ class Pipeline:
 
     def take_batch(self, now: datetime) -> Batch:
         notifications = tuple(self.grouper.flush_due(now))
-        return Batch(notifications, self.qualifier.take_changes(), self.grouper.take_changes())
+        return Batch(notifications, self.qualifier.take_changes(), self.grouper.take_changes(),
+                     tuple(self.handover.take_changes()))
 
 
 def load(conn: sqlite3.Connection, checks: Mapping[str, CheckConfig] | Iterable[CheckConfig],
@@ -117,4 +117,4 @@ def load(conn: sqlite3.Connection, checks: Mapping[str, CheckConfig] | Iterable[
          maintenance: Sequence[MaintenanceWindow] = ()) -> Pipeline:
     """A pipeline resumed from the database (run on the store thread)."""
     return Pipeline(persist.load_qualifier(conn, checks, settings, maintenance),
-                    persist.load_grouper(conn), route)
+                    persist.load_grouper(conn), route, persist.load_handover(conn))

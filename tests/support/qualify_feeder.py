@@ -35,6 +35,7 @@ class Target:
     group_wait: float = 30.0
     group_interval: float = 60.0
     repeat_interval: float = 4 * 3600.0
+    deliverable: bool = True
 
 
 def route(event: AlertEvent, now: datetime) -> list[Target]:
