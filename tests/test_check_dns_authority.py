@@ -113,6 +113,14 @@ def _zones(tmp: Path) -> tuple[list[str], dict[str, dict[str, str]]]:
             ds = ds_of(tmp / "other", make_keys(tmp / "other", origin)[0])
         parent += delegation(origin, TWO, ds)
 
+    # One server still serves the zone unsigned (a secondary that never got the signed copy).
+    text = child("halfsigned.test", TWO)
+    signed = sign(tmp / "halfsigned.test", "halfsigned.test", text, NOW - timedelta(days=1),
+                  NOW + timedelta(days=30))
+    serve("halfsigned.test", signed.text, A1)
+    serve("halfsigned.test", text, A2)
+    parent += delegation("halfsigned.test", TWO, signed.ds)
+
     serve("dsunsigned.test", child("dsunsigned.test", TWO), A1, A2)
     keys = make_keys(tmp / "dsunsigned", "dsunsigned.test")
     parent += delegation("dsunsigned.test", TWO, ds_of(tmp / "dsunsigned", keys[0]))
@@ -185,6 +193,9 @@ async def test_healthy_zone_is_ok(world: World) -> None:
     ("dsunsigned.test", Status.CRITICAL, Phase.DNSSEC,
      "ds-unsigned-zone: the parent publishes DS"),
     ("missing.test", Status.CRITICAL, Phase.DELEGATION, "not-delegated"),
+    ("halfsigned.test", Status.CRITICAL, Phase.DNSSEC,
+     "rrsig-missing: ns2.halfsigned.test 127.0.54.12@P: RRSIG over SOA and DNSKEY missing in a "
+     "signed zone"),
 ])
 async def test_each_breakage_is_named(world: World, zone: str, status: Status, phase: Phase,
                                       expected: str) -> None:
