@@ -344,7 +344,7 @@ class AuthorityCheck:
 
 
 def _unresolvable(names: Iterable[str]) -> list[Finding]:
-    return [Finding(Status.WARNING, "ns-unresolvable", Phase.RESOLVE,
+    return [Finding(Status.WARNING, "ns-unresolvable", Phase.DELEGATION,
                     f"nameserver {name} has no address") for name in names]
 
 
