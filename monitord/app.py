@@ -19,8 +19,10 @@ from typing import Any
 import structlog
 from aiohttp import web
 
+from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.metrics import Exposition
+from monitord.api.operator import operator_routes
 from monitord.api.server import TokenGate
 from monitord.checks.base import Check, CheckEnv
 from monitord.checks.registry import KINDS
@@ -33,6 +35,7 @@ from monitord.logs import configure_logging
 from monitord.model import Result, Status
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
+from monitord.store import Store
 from monitord.systemd import SystemdNotifier
 
 log = structlog.get_logger("monitord")
@@ -94,6 +97,8 @@ class Daemon:
             max_per_host=config.monitord.max_checks_per_host,
         )
         self.result_listeners: list[Callable[[Result], Awaitable[None]]] = []
+        self.store: Store | None = None
+        self.alerting: Alerting | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
         self.metric_sources: list[Callable[[Exposition], None]] = []
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
@@ -125,11 +130,20 @@ class Daemon:
     async def run(self) -> None:
         """Run until a stop is requested; returns once every task has ended."""
         loop = asyncio.get_running_loop()
-        api_runner = await api_server.start(self)
+        self.store = await Store.open(self.config.monitord.state_dir / "monitord.db")
+        self.alerting = Alerting(self.config, self.clock, self.store)
+        try:
+            await self.alerting.open()
+            self._wire_alerting(self.alerting)
+            api_runner = await api_server.start(self)
+        except BaseException:
+            await self.store.close()
+            raise
         installed = self._install_signals(loop)
         try:
             async with TaskGroup() as group:
                 tasks = [
+                    group.create_task(self.alerting.run(group), name="alerting"),
                     group.create_task(self.scheduler.run(build_checks(self.config, self.env)),
                                       name="scheduler"),
                     group.create_task(self._reload_loop(), name="reload"),
@@ -152,7 +166,15 @@ class Daemon:
             if api_runner is not None:
                 await api_runner.cleanup()
             await self.env.aclose()
+            await self.store.close()
         log.info("stopped")
+
+    def _wire_alerting(self, alerting: Alerting) -> None:
+        self.result_listeners.append(alerting.on_result)
+        self.scheduler.next_delay = alerting.next_delay
+        self.metric_sources.append(alerting.metrics)
+        self.health_checks.append(alerting.health_problem)
+        self.api_routes.append(lambda app, gate: operator_routes(app, gate, alerting))
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -191,6 +213,8 @@ class Daemon:
                 return False
             self._warn_restart_only(new)
             added, removed, changed = self.scheduler.update(build_checks(new, self.env))
+            if self.alerting is not None:
+                await self.alerting.reload(new)
             for name in set(self.states) - {c.name for c in new.local_checks()}:
                 del self.states[name]
             self.config = new
@@ -257,5 +281,13 @@ class Daemon:
                 "since": state.since.isoformat() if state.since else None,
                 "results": [r.to_json() for r in state.last.values()],
             })
-        return {"location": self.config.monitord.location, "checks": checks}
+        incidents = self.alerting.incidents_json() if self.alerting is not None else []
+        states = self.alerting.check_states() if self.alerting is not None else {}
+        for entry in checks:
+            view = states.get(str(entry["check"]))
+            if view is not None:
+                entry["state"] = view.state
+                entry["flapping"] = view.flapping
+        return {"location": self.config.monitord.location, "checks": checks,
+                "incidents": [i for i in incidents if i["ended_at"] is None]}
 

@@ -29,7 +29,7 @@ class CheckRunner:
         try:
             async with timeout(config.timeout):
                 outcome = await check.run()
-        except TimeoutError:
+        except (TimeoutError, asyncio.TimeoutError):  # distinct types before Python 3.11
             outcome = Outcome(
                 Status.CRITICAL, f"no answer within {format_duration(config.timeout)}",
                 Phase.TIMEOUT,

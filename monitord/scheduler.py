@@ -92,7 +92,7 @@ class Scheduler:
         self.clock = clock
         self._run_check = run_check
         self._on_result = on_result
-        self._next_delay = next_delay
+        self.next_delay = next_delay
         self._global = asyncio.Semaphore(max_concurrent)
         self._max_per_host = max_per_host
         self._per_host: dict[str, asyncio.Semaphore] = {}
@@ -201,7 +201,7 @@ class Scheduler:
             self.last_activity = self.clock.monotonic()
             try:
                 await self._on_result(result)
-                delay = self._next_delay(config, result)
+                delay = self.next_delay(config, result)
             except Exception:
                 log.exception("result_handling_failed", check=config.name)
                 delay = config.interval

@@ -1,0 +1,126 @@
+"""Operator endpoints: incidents, acknowledgements and silences (all need the API token)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from aiohttp import web
+
+from monitord.config.durations import parse_duration
+from monitord.qualify.engine import UnknownIncident
+
+if TYPE_CHECKING:
+    from monitord.alerting import Alerting
+    from monitord.api.server import TokenGate
+
+log = structlog.get_logger("monitord.api")
+
+MAX_COMMENT = 2000
+MAX_MATCHERS = 20
+
+
+def _bad(message: str) -> web.HTTPBadRequest:
+    return web.HTTPBadRequest(text=json.dumps({"error": message}),
+                              content_type="application/json")
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise _bad("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise _bad("the body must be a JSON object")
+    return body
+
+
+def _text(body: dict[str, Any], key: str, default: str = "", limit: int = MAX_COMMENT) -> str:
+    value = body.get(key, default)
+    if not isinstance(value, str) or len(value) > limit:
+        raise _bad(f"{key}: expected a string of at most {limit} characters")
+    return value
+
+
+def _time(value: Any, key: str) -> datetime:
+    if not isinstance(value, str):
+        raise _bad(f"{key}: expected an ISO 8601 time with offset")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise _bad(f"{key}: expected an ISO 8601 time with offset, got {value!r}") from None
+    if when.tzinfo is None:
+        raise _bad(f"{key}: the time needs an offset (e.g. Z or +01:00)")
+    return when.astimezone(timezone.utc)
+
+
+def operator_routes(app: web.Application, gate: TokenGate, alerting: Alerting) -> None:
+    async def incidents(request: web.Request) -> web.Response:
+        gate.require(request, write=True)
+        return web.json_response({"incidents": alerting.incidents_json()})
+
+    async def ack(request: web.Request) -> web.Response:
+        gate.require(request, write=True)
+        body = await _json_body(request) if request.can_read_body else {}
+        by = _text(body, "by", "api", limit=200)
+        comment = _text(body, "comment")
+        incident = request.match_info["id"]
+        try:
+            events = await alerting.acknowledge(incident, by, comment)
+        except UnknownIncident:
+            raise web.HTTPNotFound(text=json.dumps({"error": f"no open incident {incident}"}),
+                                   content_type="application/json") from None
+        log.info("incident_acknowledged", incident=incident, by=by)
+        return web.json_response({"acknowledged": incident, "events": len(events)})
+
+    async def list_silences(request: web.Request) -> web.Response:
+        gate.require(request, write=True)
+        return web.json_response({"silences": alerting.silences_json()})
+
+    async def add_silence(request: web.Request) -> web.Response:
+        gate.require(request, write=True)
+        body = await _json_body(request)
+        matchers = body.get("matchers")
+        if (not isinstance(matchers, list) or not matchers or len(matchers) > MAX_MATCHERS
+                or not all(isinstance(m, str) for m in matchers)):
+            raise _bad(f"matchers: expected 1 to {MAX_MATCHERS} strings like \"service=shop\"")
+        now = alerting.clock.now()
+        starts = _time(body["starts_at"], "starts_at") if "starts_at" in body else now
+        if "ends_at" in body:
+            ends = _time(body["ends_at"], "ends_at")
+        elif "duration" in body:
+            try:
+                ends = starts + timedelta(seconds=parse_duration(str(body["duration"])))
+            except ValueError as exc:
+                raise _bad(f"duration: {exc}") from None
+        else:
+            raise _bad("give ends_at or duration")
+        if ends <= starts:
+            raise _bad("ends_at must be after starts_at")
+        try:
+            silence = await alerting.add_silence(
+                matchers, starts, ends, _text(body, "created_by", "api", limit=200),
+                _text(body, "comment"))
+        except ValueError as exc:
+            raise _bad(str(exc)) from None
+        log.info("silence_added", id=silence.id, matchers=matchers, by=silence.created_by)
+        return web.json_response({"id": silence.id}, status=201)
+
+    async def expire_silence(request: web.Request) -> web.Response:
+        gate.require(request, write=True)
+        silence_id = request.match_info["id"]
+        try:
+            await alerting.expire_silence(silence_id)
+        except KeyError:
+            raise web.HTTPNotFound(text=json.dumps({"error": f"no silence {silence_id}"}),
+                                   content_type="application/json") from None
+        log.info("silence_expired", id=silence_id)
+        return web.json_response({"expired": silence_id})
+
+    app.router.add_get("/api/v1/incidents", incidents)
+    app.router.add_post("/api/v1/incidents/{id}/ack", ack)
+    app.router.add_get("/api/v1/silences", list_silences)
+    app.router.add_post("/api/v1/silences", add_silence)
+    app.router.add_delete("/api/v1/silences/{id}", expire_silence)
