@@ -68,6 +68,7 @@ def summary_lines(config: Config) -> list[str]:
     return [
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
+        config.expansion.describe(),
         f"api: {config.api.listen or 'disabled'}",
         "receivers: " + (", ".join(f"{r.name} ({r.type})" for r in config.receivers) or "none")
         + (f"; smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.tls})"
