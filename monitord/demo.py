@@ -93,6 +93,18 @@ def demo_config(state_dir: Path, shop: int, mail: int, sink: int, api: int) -> s
         max_response_time = "1s"
         labels = {{ service = "shop", severity = "critical" }}
 
+        [[receiver]]
+        name = "console"
+        type = "webhook"
+        url = "http://127.0.0.1:{sink}/hook"
+        format = "json"
+
+        [alerting]
+        default_receivers = ["console"]
+        group_wait = "3s"
+        group_interval = "10s"
+        repeat_interval = "10m"
+
         [[check]]
         name = "mail-banner"
         type = "tcp"
