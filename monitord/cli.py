@@ -198,7 +198,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--state-dir", default="state/demo",
                       help="where the demo keeps its config and state (default: state/demo)")
     demo.set_defaults(func=cmd_demo)
+    from monitord.client import add_parsers
+
+    def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        p.add_argument("-c", "--config", help="config file (for the API address and token)")
+        p.set_defaults(func=_client)
+        return p
+
+    add_parsers(sub, with_config)
     return parser
+
+
+def _client(args: argparse.Namespace) -> int:
+    status: int = args.client(args, config_path(args))
+    return status
 
 
 def main(argv: Sequence[str] | None = None) -> int:
