@@ -31,6 +31,7 @@ from monitord.compat import TaskGroup
 from monitord.config.load import Config, load_config
 from monitord.config.reader import ConfigInvalid
 from monitord.config.schema import CheckConfig
+from monitord.heartbeat_out import ping_forever
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
 from monitord.runner import CheckRunner
@@ -150,6 +151,10 @@ class Daemon:
                     group.create_task(self._watchdog_loop(), name="watchdog"),
                 ]
                 tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
+                if self.config.monitord.self_heartbeat is not None:
+                    tasks.append(group.create_task(ping_forever(
+                        self.config.monitord.self_heartbeat, self.clock, self.health_problems),
+                        name="self-heartbeat"))
                 checks = len(self.config.local_checks())
                 log.info("started", location=self.config.monitord.location, checks=checks,
                          config=str(self.config_path))

@@ -223,3 +223,51 @@ async def test_stop_leaves_no_task_behind(tmp_path: Path, tcp_target: int) -> No
         await runner
     leftover = asyncio.all_tasks() - before - {runner}
     assert leftover == set()
+
+
+@pytest.mark.parametrize("healthy", [True, False])
+async def test_self_heartbeat_pings_only_while_healthy(tmp_path: Path, healthy: bool) -> None:
+    from aiohttp import web
+
+    pings: list[str] = []
+    got_two = asyncio.Event()
+
+    async def ping(request: web.Request) -> web.Response:
+        pings.append(request.path)
+        if len(pings) >= 2:
+            got_two.set()
+        return web.Response(text="ok")
+
+    app = web.Application()
+    app.router.add_get("/ping/abc", ping)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    path = tmp_path / "config.toml"
+    path.write_text(textwrap.dedent(f"""
+        [monitord]
+        state_dir = "{tmp_path}"
+        [monitord.self_heartbeat]
+        url = "http://127.0.0.1:{port}/ping/abc"
+        interval = "100ms"
+        [api]
+        listen = ""
+    """))
+    daemon = Daemon(load_config(path))
+    if not healthy:
+        daemon.health_checks.append(lambda: "outbox: delivery workers stopped")
+    task = asyncio.create_task(daemon.run())
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+        if healthy:
+            await asyncio.wait_for(got_two.wait(), 10)
+            assert pings[:2] == ["/ping/abc", "/ping/abc"]
+        else:
+            with pytest.raises(asyncio.TimeoutError):
+                await asyncio.wait_for(got_two.wait(), 1.0)  # ten intervals: not one ping
+            assert pings == []
+    finally:
+        daemon.request_stop()
+        await task
+        await runner.cleanup()
