@@ -8,6 +8,7 @@ errors are logged.
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
@@ -160,6 +161,10 @@ class Daemon:
                          config=str(self.config_path))
                 self.notifier.ready(f"running {checks} checks")
                 self.ready.set()
+                # Start-up objects (config, modules, check instances) live for the whole
+                # run: keep them out of every future garbage collection pass.
+                gc.collect()
+                gc.freeze()
                 await self.stop_requested.wait()
                 log.info("stopping")
                 self.notifier.stopping()
