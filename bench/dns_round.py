@@ -13,7 +13,7 @@ expiry by RDAP) and runs every generated check once through ``monitord probe``'s
 120 dns_authority + 240 dns (A and MX, each asking both resolvers) + 120 domain_expiry = 480
 checks. Prints wall time and CPU time (user + system, this process) per round.
 
-    .venv/bin/python bench/dns.py [--domains 120] [--rounds 3]
+    .venv/bin/python bench/dns_round.py [--domains 120] [--rounds 3]
 
 Targets: a full round under 2 s wall and under 1 CPU-second. Talks only to 127.0.55.0/24 and
 127.0.0.1, and stops every server it started.
