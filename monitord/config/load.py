@@ -21,6 +21,7 @@ from monitord.config.schema import (
     parse_check,
     parse_monitord,
 )
+from monitord.config.snmp_traps import SnmpTrapsConfig, parse_snmp_traps
 from monitord.notify.config import ReceiverConfig, SmtpSection, parse_receivers, parse_smtp
 from monitord.route.config import check_receiver_references, parse_routing
 from monitord.route.maintenance import Maintenance
@@ -46,6 +47,7 @@ class Config:
     routes: tuple[Route, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
     expansion: Expansion = field(default_factory=Expansion)  # from [[domain]] blocks
+    snmp_traps: SnmpTrapsConfig | None = None  # no [snmp_traps]: no trap receiver
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -102,11 +104,13 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     routing = parse_routing(root, monitord.timezone)
     check_receiver_references(routing.alerting, routing.routes, [r.name for r in receivers],
                               problems)
+    snmp_traps = parse_snmp_traps(root.table("snmp_traps"))
     root.finish()
     return Config(file=path, monitord=monitord, api=api, checks=tuple(checks), smtp=smtp,
                   receivers=receivers, alerting=routing.alerting,
                   time_intervals=routing.time_intervals, routes=routing.routes,
-                  maintenance=routing.maintenance, expansion=expansion)
+                  maintenance=routing.maintenance, expansion=expansion,
+                  snmp_traps=snmp_traps)
 
 
 def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:

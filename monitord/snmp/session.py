@@ -19,6 +19,7 @@ import hashlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from pyasn1.type import univ
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
@@ -131,7 +132,8 @@ async def make_target(endpoint: Endpoint) -> Any:
 
 
 def convert(value: Any) -> Value:
-    """A pysnmp value as int, str or :class:`Absent`."""
+    """A pysnmp value as int, str or :class:`Absent` (pyasn1 base types included, as
+    notifications carry them); never raises on what a hostile peer can send."""
     if isinstance(value, rfc1905.NoSuchObject):
         return Absent.NO_SUCH_OBJECT
     if isinstance(value, rfc1905.NoSuchInstance):
@@ -140,14 +142,19 @@ def convert(value: Any) -> Value:
         return Absent.END_OF_MIB_VIEW
     if isinstance(value, rfc1902.IpAddress):
         return ".".join(str(b) for b in value.asOctets())
-    if isinstance(value, rfc1902.OctetString):
+    if isinstance(value, univ.OctetString):
         octets: bytes = value.asOctets()
         return octets.rstrip(b"\0").decode("utf-8", "replace")
-    if isinstance(value, rfc1902.ObjectIdentifier):
+    if isinstance(value, univ.ObjectIdentifier):
         return ".".join(str(part) for part in value.asTuple())
-    if isinstance(value, rfc1902.Null):
+    if isinstance(value, univ.Integer):
+        return int(value)
+    if isinstance(value, univ.Null):
         return Absent.NO_SUCH_INSTANCE
-    return int(value)
+    try:
+        return str(value.prettyPrint())
+    except Exception:  # an exotic or broken value: keep its place, not its content
+        return "?"
 
 
 def _oid_tuple(oid: str) -> tuple[int, ...]:
