@@ -87,3 +87,12 @@ def _decode_event(data: dict[str, Any]) -> AlertEvent:
         impacted=tuple(data["impacted"]),
         caused_by=tuple(data["caused_by"]),
     )
+
+
+def dumps_event(event: AlertEvent) -> str:
+    """One event on its own (pending group entries, the hand-over's newest event)."""
+    return dumps(Notification("", "", "", {}, (event,), event.at))
+
+
+def loads_event(text: str) -> AlertEvent:
+    return loads(text).events[0]

@@ -100,16 +100,6 @@ class GroupChanges:
         return bool(self.groups or self.deleted_groups or self.entries or self.deleted_entries)
 
 
-def _encode(event: AlertEvent) -> str:
-    # One event wrapped as a notification: the outbox's codec already round-trips events.
-    return notify_codec.dumps(Notification("", "", "", {}, (event,), event.at))
-
-
-def _decode(text: str) -> AlertEvent:
-    return notify_codec.loads(text).events[0]
-
-
-
 class Grouper:
     """Pending groups per receiver. Pure: ``now`` is passed in; :meth:`take_changes` gives
     the rows ``persist.save_grouper`` writes."""
@@ -172,7 +162,7 @@ class Grouper:
         self._next_entry += 1
         group.append(entry, event)
         if self._encoded is None or self._encoded[0] is not event:
-            self._encoded = (event, _encode(event))
+            self._encoded = (event, notify_codec.dumps_event(event))
         self._added[entry] = (entry, group.receiver, group.key, self._encoded[1])
 
     def _drop(self, group: _Group, entry: int) -> None:
@@ -258,5 +248,5 @@ class Grouper:
             if owner is None:
                 self._removed.add(entry)  # its group is gone: the row is garbage
                 continue
-            owner.append(entry, _decode(text))
+            owner.append(entry, notify_codec.loads_event(text))
             self._next_entry = max(self._next_entry, entry + 1)

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
-from monitord.model import AlertEvent, EventKind, Notification
+from monitord.model import AlertEvent, EventKind
 from monitord.notify import codec as notify_codec
 
 
@@ -127,7 +127,7 @@ class HandOver:
                 rows.append((incident, None, None))
             else:
                 rows.append((incident, json.dumps(sorted(self._told.get(incident, ()))),
-                             _encode(event) if event is not None else None))
+                             notify_codec.dumps_event(event) if event is not None else None))
         self._dirty.clear()
         return rows
 
@@ -135,7 +135,7 @@ class HandOver:
         for incident, receivers, event in rows:
             self._told[incident] = set(json.loads(receivers))
             if event is not None:
-                self._latest[incident] = _decode(event)
+                self._latest[incident] = notify_codec.loads_event(event)
 
 
 def _as_problem(event: AlertEvent) -> AlertEvent:
@@ -144,9 +144,3 @@ def _as_problem(event: AlertEvent) -> AlertEvent:
     return event
 
 
-def _encode(event: AlertEvent) -> str:
-    return notify_codec.dumps(Notification("", "", "", {}, (event,), event.at))
-
-
-def _decode(text: str) -> AlertEvent:
-    return notify_codec.loads(text).events[0]
