@@ -79,7 +79,11 @@ class SnmpCheck:
     async def _mode(self, session: SnmpSession) -> Outcome:
         mode = self.spec.mode
         if mode == "interfaces":
-            columns = await session.walk(interfaces.COLUMNS)
+            spec = self.spec
+            patterns = bool(spec.include or spec.exclude)
+            columns = await session.walk(interfaces.COLUMNS if patterns else interfaces.ESSENTIAL)
+            if not patterns and interfaces.needs_descr(columns):
+                columns.update(await session.walk([oids.IF_DESCR]))
             found = interfaces.interfaces_from(columns)
             return interfaces.evaluate(found, self.spec.include, self.spec.exclude)
         if mode == "oid":

@@ -11,8 +11,10 @@ from monitord.snmp import oids
 from monitord.snmp.values import Columns, as_int, as_text, index_key
 
 # The columns the interfaces mode walks, side by side (ifTable and ifXTable share ifIndex).
-COLUMNS = (oids.IF_DESCR, oids.IF_ADMIN_STATUS, oids.IF_OPER_STATUS, oids.IF_NAME,
-           oids.IF_ALIAS)
+# ifDescr is walked only when it is needed (include/exclude patterns, or no ifName): decoding
+# is most of the CPU a poll costs, and it grows with the number of values.
+ESSENTIAL = (oids.IF_ADMIN_STATUS, oids.IF_OPER_STATUS, oids.IF_NAME, oids.IF_ALIAS)
+COLUMNS = (oids.IF_DESCR, *ESSENTIAL)
 MAX_NAMED = 5  # interfaces named in a summary; the rest are counted
 
 
@@ -57,6 +59,12 @@ def interfaces_from(columns: Columns) -> list[Interface]:
             oper=as_int(columns.get(oids.IF_OPER_STATUS, {}).get(index)),
         ))
     return found
+
+
+def needs_descr(columns: Columns) -> bool:
+    """Whether some interface has no ifName, so that ifDescr must name it."""
+    names = columns.get(oids.IF_NAME, {})
+    return any(not as_text(names.get(index)) for index in columns.get(oids.IF_ADMIN_STATUS, {}))
 
 
 def selected(labels: Sequence[str], include: Sequence[re.Pattern[str]],

@@ -8,7 +8,6 @@ those beyond the rate limit are dropped and counted, so a flood costs little CPU
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -24,7 +23,7 @@ from pysnmp.proto.api import v2c
 from monitord.clock import Clock
 from monitord.config.snmp_traps import SnmpTrapsConfig
 from monitord.snmp.oids import SNMP_TRAP_OID
-from monitord.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, convert
+from monitord.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, attach, convert
 from monitord.snmp.trapmap import Trap
 from monitord.snmp.values import Value
 from monitord.traps import TrapListenError
@@ -128,10 +127,7 @@ class Listener:
             raise TrapListenError(f"cannot use the SNMP trap credentials: {reason}") from None
         transport = (_SCREENED_UDP6 if v6 else _SCREENED_UDP)(
             self.config.max_packet_size, self.bucket, self.counters)
-        loop = asyncio.get_running_loop()
-        await loop.create_datagram_endpoint(lambda: transport, sock=sock)
-        snmp_config.add_transport(engine, udp6.DOMAIN_NAME if v6 else udp.DOMAIN_NAME,
-                                  transport)
+        await attach(engine, udp6.DOMAIN_NAME if v6 else udp.DOMAIN_NAME, transport, sock)
         engine.observer.register_observer(
             self._rejected, "rfc2576.prepareDataElements:sm-failure",
             "rfc3412.prepareDataElements:sm-failure")

@@ -15,11 +15,16 @@ sent).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import socket
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pyasn1.type import univ
+from pysnmp.carrier.asyncio.dgram import udp
+from pysnmp.entity import config as snmp_config
 from pysnmp.error import PySnmpError
 from pysnmp.hlapi.v3arch.asyncio import (
     USM_AUTH_HMAC96_MD5,
@@ -72,6 +77,8 @@ PRIV_PROTOCOLS = {
 MAX_REPETITIONS = 25  # rows per GETBULK: 25 x a handful of columns fits one datagram
 MAX_ROWS = 20_000  # per column: a hostile or broken agent cannot make a walk endless
 MAX_REQUESTS = 2_000
+MAX_IN_FLIGHT = 64  # requests awaiting an answer, per engine
+RECEIVE_BUFFER = 4 * 1024 * 1024  # bytes asked for; the kernel caps it at net.core.rmem_max
 PROBE_USER = "monitord-probe"  # an unknown SNMPv3 user: any agent that speaks v3 says so
 
 _AUTH_FAILURES: dict[type[errind.ErrorIndication], str] = {
@@ -115,14 +122,40 @@ def _read(ref: SecretRef, what: str) -> str:
                                            f"{ref.describe()}: {reason}", Status.UNKNOWN) from None
 
 
-async def shared_engine(env: CheckEnv, key: str) -> SnmpEngine:
-    async def make() -> SnmpEngine:
-        return SnmpEngine()
+@dataclass(frozen=True, slots=True)
+class SharedEngine:
+    """An engine and the gate that bounds its requests in flight.
 
-    async def close(engine: SnmpEngine) -> None:
-        engine.close_dispatcher()
+    Every answer lands on the engine's one socket; when more arrive at once than the loop
+    decodes (pyasn1 decoding is most of a poll's CPU), the kernel's receive buffer fills and
+    answers are lost as timeouts. So the buffer is enlarged and at most
+    :data:`MAX_IN_FLIGHT` requests wait for answers at a time.
+    """
+
+    engine: SnmpEngine
+    gate: asyncio.Semaphore
+
+
+async def shared_engine(env: CheckEnv, key: str) -> SharedEngine:
+    async def make() -> SharedEngine:
+        engine = SnmpEngine()
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+        await attach(engine, udp.DOMAIN_NAME, udp.UdpAsyncioTransport(), sock)
+        return SharedEngine(engine, asyncio.Semaphore(MAX_IN_FLIGHT))
+
+    async def close(shared: SharedEngine) -> None:
+        shared.engine.close_dispatcher()
 
     return await env.resource(key, make, close)
+
+
+async def attach(engine: SnmpEngine, domain: tuple[int, ...], transport: Any,
+                 sock: socket.socket) -> None:
+    """Serve ``engine`` through ``sock`` (created by us: bound, sized and checked now)."""
+    loop = asyncio.get_running_loop()
+    await loop.create_datagram_endpoint(lambda: transport, sock=sock)
+    snmp_config.add_transport(engine, domain, transport)
 
 
 async def make_target(endpoint: Endpoint) -> Any:
@@ -164,10 +197,11 @@ def _oid_tuple(oid: str) -> tuple[int, ...]:
 class SnmpSession:
     """Requests to one agent with one set of credentials, for one run of a check."""
 
-    def __init__(self, engine: SnmpEngine, auth: CommunityData | UsmUserData, target: Any,
+    def __init__(self, shared: SharedEngine, auth: CommunityData | UsmUserData, target: Any,
                  endpoint: Endpoint, spec_auth: CommunityAuth | UsmAuth,
                  time_left: Callable[[], float]) -> None:
-        self.engine = engine
+        self.engine = shared.engine
+        self.gate = shared.gate
         self.auth = auth
         self.target = target
         self.endpoint = endpoint
@@ -225,7 +259,8 @@ class SnmpSession:
     async def _call(self, request: Awaitable[tuple[Any, Any, Any, Any]]) -> Any:
         self.requests += 1
         try:
-            indication, status, index, binds = await request
+            async with self.gate:
+                indication, status, index, binds = await request
         except PySnmpError as exc:
             raise ProbeFailure(Phase.CONNECT, f"cannot send to {self.endpoint}: {exc}") from None
         if indication:
@@ -290,10 +325,11 @@ class SnmpSession:
         probe_target = await make_target(Endpoint(self.endpoint.address, self.endpoint.port,
                                                   wait, 0))
         try:
-            indication, _, _, _ = await get_cmd(
-                self.engine, UsmUserData(PROBE_USER), probe_target, ContextData(),
-                ObjectType(ObjectIdentity(SYS_UPTIME)), lookupMib=False,
-            )
+            async with self.gate:
+                indication, _, _, _ = await get_cmd(
+                    self.engine, UsmUserData(PROBE_USER), probe_target, ContextData(),
+                    ObjectType(ObjectIdentity(SYS_UPTIME)), lookupMib=False,
+                )
         except PySnmpError:
             return False
         return not isinstance(indication, errind.RequestTimedOut)
