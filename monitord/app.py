@@ -15,7 +15,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiohttp import web
@@ -40,9 +40,16 @@ from monitord.scheduler import Scheduler
 from monitord.store import Store
 from monitord.systemd import SystemdNotifier
 
+if TYPE_CHECKING:
+    from monitord.traps import TrapReceiver
+
 log = structlog.get_logger("monitord")
 
 STOP_GRACE = 5.0
+
+
+class StartupError(Exception):
+    """The daemon cannot start (a port cannot be bound…); the message says why."""
 
 
 def build_checks(config: Config, env: CheckEnv) -> list[tuple[CheckConfig, Check]]:
@@ -100,6 +107,7 @@ class Daemon:
         )
         self.result_listeners: list[Callable[[Result], Awaitable[None]]] = []
         self.store: Store | None = None
+        self.traps: TrapReceiver | None = None
         self.alerting: Alerting | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
         self.metric_sources: list[Callable[[Exposition], None]] = []
@@ -134,11 +142,19 @@ class Daemon:
         loop = asyncio.get_running_loop()
         self.store = await Store.open(self.config.monitord.state_dir / "monitord.db")
         self.alerting = Alerting(self.config, self.clock, self.store)
+        api_runner = None
         try:
             await self.alerting.open()
             self._wire_alerting(self.alerting)
-            api_runner = await api_server.start(self)
+            try:
+                api_runner = await api_server.start(self)
+            except OSError as exc:
+                raise StartupError(f"cannot listen on [api] {self.config.api.listen}: "
+                                   f"{exc.strerror or exc}") from exc
+            await self._start_traps()
         except BaseException:
+            if api_runner is not None:
+                await api_runner.cleanup()
             await self.store.close()
             raise
         installed = self._install_signals(loop)
@@ -152,6 +168,8 @@ class Daemon:
                     group.create_task(self._watchdog_loop(), name="watchdog"),
                 ]
                 tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
+                if self.traps is not None:
+                    tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
                 if self.config.monitord.self_heartbeat is not None:
                     tasks.append(group.create_task(ping_forever(
                         self.config.monitord.self_heartbeat, self.clock, self.health_problems),
@@ -175,9 +193,33 @@ class Daemon:
                 loop.remove_signal_handler(sig)
             if api_runner is not None:
                 await api_runner.cleanup()
+            if self.traps is not None:
+                await self.traps.close()
             await self.env.aclose()
             await self.store.close()
         log.info("stopped")
+
+    async def _start_traps(self) -> None:
+        """Bind the SNMP trap port when configured (pysnmp is imported only then)."""
+        settings = self.config.snmp_traps
+        if settings is None:
+            return
+        from monitord.traps import TrapListenError, TrapReceiver
+
+        receiver = TrapReceiver(settings, self.config.local_checks(), self.handle_result,
+                                self.scheduler.poke, env=self.env)
+        try:
+            await receiver.start()
+        except TrapListenError as exc:
+            raise StartupError(str(exc)) from exc
+        self.traps = receiver
+        self.metric_sources.append(self._trap_metrics)
+
+    def _trap_metrics(self, out: Exposition) -> None:
+        if self.traps is not None:
+            out.metric("monitord_snmp_traps_total", "counter",
+                       "SNMP trap receiver counters by outcome.",
+                       [({"outcome": k}, float(v)) for k, v in sorted(self.traps.stats.items())])
 
     def _wire_alerting(self, alerting: Alerting) -> None:
         self.result_listeners.append(alerting.on_result)
@@ -225,6 +267,9 @@ class Daemon:
             added, removed, changed = self.scheduler.update(build_checks(new, self.env))
             if self.alerting is not None:
                 await self.alerting.reload(new)
+            if self.traps is not None:
+                self.traps.set_checks(new.local_checks())
+                await self.traps.refresh()
             for name in set(self.states) - {c.name for c in new.local_checks()}:
                 del self.states[name]
             self.config = new
@@ -243,6 +288,7 @@ class Daemon:
             ("monitord.state_dir", old.monitord.state_dir, new.monitord.state_dir),
             ("monitord.resolvers", old.monitord.resolvers, new.monitord.resolvers),
             ("api.listen", old.api.listen, new.api.listen),
+            ("snmp_traps", old.snmp_traps, new.snmp_traps),
         ):
             if before != after:
                 log.warning("reload_needs_restart", setting=what,

@@ -39,7 +39,7 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitord.app import Daemon
+    from monitord.app import Daemon, StartupError
     from monitord.config.secrets import unreadable_secrets
     from monitord.logs import configure_logging
 
@@ -54,7 +54,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     configure_logging(config.monitord.log_format, config.monitord.log_level)
     try:
         asyncio.run(Daemon(config, config_path=config_path(args)).run())
-    except OSError as exc:  # e.g. the API or trap port cannot be bound
+    except StartupError as exc:  # e.g. the API or trap port cannot be bound
         print(f"monitord: cannot start: {exc}", file=sys.stderr)
         return 1
     return 0
