@@ -75,6 +75,7 @@ def summary_lines(config: Config) -> list[str]:
            if config.smtp else ""),
         f"routes: {len(config.routes)}, time intervals: {len(config.time_intervals)}, "
         f"maintenance windows: {len(config.maintenance)}",
+        f"snmp traps: {config.snmp_traps.listen}" if config.snmp_traps else "snmp traps: off",
     ]
 
 
