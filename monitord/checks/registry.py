@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from monitord.checks import dns, dns_authority, domain_expiry, http, snmp, tcp, tls
+from monitord.checks import dns, dns_authority, domain_expiry, heartbeat, http, snmp, tcp, tls
 from monitord.checks.base import CheckKind
 
 KINDS: Mapping[str, CheckKind] = {
     "dns": dns.KIND,
     "dns_authority": dns_authority.KIND,
     "domain_expiry": domain_expiry.KIND,
+    "heartbeat": heartbeat.KIND,
     "http": http.KIND,
     "snmp": snmp.KIND,  # parse needs no pysnmp; build imports it
     "tcp": tcp.KIND,
