@@ -22,6 +22,7 @@ from aiohttp import web
 
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
+from monitord.api.heartbeat import heartbeat_routes
 from monitord.api.metrics import Exposition
 from monitord.api.operator import operator_routes
 from monitord.api.server import TokenGate
@@ -33,6 +34,8 @@ from monitord.config.load import Config, load_config
 from monitord.config.reader import ConfigInvalid
 from monitord.config.schema import CheckConfig
 from monitord.heartbeat_out import ping_forever
+from monitord.heartbeats import RESOURCE as HEARTBEATS
+from monitord.heartbeats import HeartbeatBoard
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
 from monitord.runner import CheckRunner
@@ -146,6 +149,7 @@ class Daemon:
         try:
             await self.alerting.open()
             self._wire_alerting(self.alerting)
+            await self._open_heartbeats(self.store)
             try:
                 api_runner = await api_server.start(self)
             except OSError as exc:
@@ -214,6 +218,19 @@ class Daemon:
             raise StartupError(str(exc)) from exc
         self.traps = receiver
         self.metric_sources.append(self._trap_metrics)
+
+    async def _open_heartbeats(self, store: Store) -> None:
+        """The heartbeat board, shared with the ping API and (through ``env``) the
+        ``heartbeat`` checks; registered before any check runs or is built by a reload."""
+        board = await HeartbeatBoard.open(store, self.clock)
+
+        async def shared() -> HeartbeatBoard:
+            return board
+
+        await self.env.resource(HEARTBEATS, shared)
+        self.api_routes.append(lambda app, gate: heartbeat_routes(
+            app, board, lambda: {c.name: c for c in self.config.local_checks()},
+            self.scheduler.poke))
 
     def _trap_metrics(self, out: Exposition) -> None:
         if self.traps is not None:

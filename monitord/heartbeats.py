@@ -133,9 +133,10 @@ class HeartbeatBoard:
             await self._persist(check, beat)
         return beat
 
-    async def record(self, check: str, signal: Signal, body: str = "") -> Beat:
-        """Record what the job said, now; returns the new beat."""
-        now = self.clock.now()
+    async def record(self, check: str, signal: Signal, body: str = "",
+                     at: datetime | None = None) -> Beat:
+        """Record what the job said at ``at`` (default: now); returns the new beat."""
+        now = at or self.clock.now()
         current = self._beats.get(check) or Beat(first_seen=now)
         # Memory first, then the store: the store's single thread applies writes in order,
         # so two pings racing each other still leave the newest full row on disk.
