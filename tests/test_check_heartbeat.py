@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from structlog.testing import capture_logs
 
 from monitord.app import Daemon
 from monitord.checks.base import CheckEnv
@@ -355,6 +356,22 @@ async def test_ping_with_the_right_token_turns_the_check_ok(running: Running) ->
 
 async def test_refusals_do_not_tell_which_checks_exist(running: Running) -> None:
     answers = []
+    with capture_logs() as logs:
+        await refuse_all(running, answers)
+    assert answers[0][0] == 401
+    assert all(answer == answers[0] for answer in answers)
+    refusals = [e for e in logs if e["event"] == "heartbeat_unauthorized"]
+    assert [e["check"] for e in refusals] == ["backup"] * 4 + ["nightly-db"]
+    assert JOB_TOKEN not in repr(logs)
+    async with running.http.head(f"{running.base}/backup", headers=bearer(JOB_TOKEN)) as resp:
+        assert resp.status == 405  # a link checker's HEAD is not a ping
+    board = await running.daemon.env.resource(RESOURCE, _unexpected)
+    assert board.get("nightly-db") is None
+    beat = board.get("backup")
+    assert beat is None or (beat.last_ping, beat.last_start) == (None, None)
+
+
+async def refuse_all(running: Running, answers: list[tuple[int, str]]) -> None:
     for path, headers in [
         ("/backup", bearer("wrong")),             # wrong token
         ("/backup/start", {}),                    # no token
@@ -364,14 +381,6 @@ async def test_refusals_do_not_tell_which_checks_exist(running: Running) -> None
     ]:
         async with running.http.post(running.base + path, headers=headers) as resp:
             answers.append((resp.status, await resp.text()))
-    assert answers[0][0] == 401
-    assert all(answer == answers[0] for answer in answers)
-    async with running.http.head(f"{running.base}/backup", headers=bearer(JOB_TOKEN)) as resp:
-        assert resp.status == 405  # a link checker's HEAD is not a ping
-    board = await running.daemon.env.resource(RESOURCE, _unexpected)
-    assert board.get("nightly-db") is None
-    beat = board.get("backup")
-    assert beat is None or (beat.last_ping, beat.last_start) == (None, None)
 
 
 async def test_fail_body_is_bounded(running: Running) -> None:
