@@ -167,3 +167,25 @@ async def test_sigkill_mid_incident_loses_nothing_and_repeats_nothing(
         assert world.events() == [("shop", "problem"), ("shop", "recovery")]
     finally:
         assert await stop(proc) == 0
+
+
+async def test_a_dead_receiver_is_reported_to_the_others(tmp_path: Path, world: World) -> None:
+    """ops-mail's server is down: after receiver_alert_after the on-call hook hears of it."""
+    path = write_config(tmp_path, world)
+    dead = free_port()
+    path.write_text(path.read_text().replace(
+        '[alerting]\ndefault_receivers = ["oncall"]',
+        f'[[receiver]]\nname = "ops-hook"\ntype = "webhook"\n'
+        f'url = "http://127.0.0.1:{dead}/hook"\nformat = "json"\n'
+        '[alerting]\ndefault_receivers = ["oncall", "ops-hook"]\n'
+        'receiver_alert_after = "1s"'))
+    proc = await start(path)
+    try:
+        world.healthy = False
+        await world.wait_until(lambda: ("receiver:ops-hook", "problem") in world.events())
+        [alert] = [i for p in world.payloads for i in p["incidents"]
+                   if i["check"] == "receiver:ops-hook"]
+        assert "ops-hook" in alert["summary"]
+        assert ("shop", "problem") in world.events()  # the other receiver still works
+    finally:
+        assert await stop(proc) == 0
