@@ -32,6 +32,7 @@ class World:
     healthy: bool = True
     payloads: list[dict[str, Any]] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    paths: list[str] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
     target_port: int = 0
     sink_port: int = 0
@@ -64,6 +65,7 @@ async def world() -> AsyncIterator[World]:
 
     async def hook(request: web.Request) -> web.Response:
         w.keys.append(request.headers.get("Idempotency-Key", ""))
+        w.paths.append(request.path)
         w.payloads.append(await request.json())
         w.arrived.set()
         return web.json_response({"ok": True})
@@ -72,6 +74,7 @@ async def world() -> AsyncIterator[World]:
     target.router.add_get("/", shop)
     sink = web.Application()
     sink.router.add_post("/hook", hook)
+    sink.router.add_post("/hook-v2", hook)
     runners = []
     for app, attr in ((target, "target_port"), (sink, "sink_port")):
         runner = web.AppRunner(app, access_log=None)
@@ -187,5 +190,25 @@ async def test_a_dead_receiver_is_reported_to_the_others(tmp_path: Path, world: 
                    if i["check"] == "receiver:ops-hook"]
         assert "ops-hook" in alert["summary"]
         assert ("shop", "problem") in world.events()  # the other receiver still works
+    finally:
+        assert await stop(proc) == 0
+
+
+async def test_reload_swaps_receivers_and_the_recovery_follows(tmp_path: Path,
+                                                               world: World) -> None:
+    path = write_config(tmp_path, world)
+    proc = await start(path)
+    try:
+        world.healthy = False
+        await world.wait_until(lambda: ("shop", "problem") in world.events())
+        # The on-call tool moved: the new URL must carry the recovery, the old one nothing more.
+        path.write_text(path.read_text().replace("/hook\"", "/hook-v2\""))
+        assert proc.pid is not None
+        os.kill(proc.pid, signal.SIGHUP)
+        await asyncio.sleep(1)  # let the reload land before the site recovers
+        world.healthy = True
+        await world.wait_until(lambda: ("shop", "recovery") in world.events())
+        assert world.paths == ["/hook", "/hook-v2"]
+        assert world.events() == [("shop", "problem"), ("shop", "recovery")]
     finally:
         assert await stop(proc) == 0
