@@ -95,3 +95,53 @@ def test_wrong_token_and_unreachable(daemon: Path, capsys: pytest.CaptureFixture
     assert code == 2
     assert main(["status", "--api", f"http://127.0.0.1:{free_port()}"]) == 2
     assert "cannot reach the daemon" in capsys.readouterr().err
+
+
+async def test_api_rejects_oversized_and_malformed_bodies(tmp_path: Path) -> None:
+    import io
+
+    import aiohttp
+
+    from monitord.app import Daemon
+    from monitord.config.load import load_config
+
+    (tmp_path / "token").write_text(TOKEN)
+    port = free_port()
+    path = tmp_path / "config.toml"
+    path.write_text(textwrap.dedent(f"""
+        [monitord]
+        state_dir = "{tmp_path}"
+        [api]
+        listen = "127.0.0.1:{port}"
+        token_file = "{tmp_path / 'token'}"
+    """))
+    daemon = Daemon(load_config(path))
+    import asyncio
+
+    task = asyncio.create_task(daemon.run())
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    url = f"http://127.0.0.1:{port}/api/v1/silences"
+    try:
+        await asyncio.wait_for(daemon.ready.wait(), 10)
+        async with aiohttp.ClientSession() as http:
+            big = io.BytesIO(b"{" + b" " * (5 * 1024 * 1024))
+            async with http.post(url, data=big, headers=auth) as r:
+                assert r.status == 413
+            async with http.post(url, data=b"not json", headers=auth) as r:
+                assert r.status == 400
+            async with http.post(url, json=["a list"], headers=auth) as r:
+                assert r.status == 400
+            async with http.post(url, json={"matchers": ["x=1"] * 100, "duration": "1h"},
+                                 headers=auth) as r:
+                assert r.status == 400
+            async with http.post(url, json={"matchers": ["x=1"], "duration": "1h",
+                                            "comment": "c" * 10_000}, headers=auth) as r:
+                assert r.status == 400
+            async with http.post(url, json={"matchers": ["x=1"], "duration": "1h"}) as r:
+                assert r.status == 401
+            async with http.post(url, json={"matchers": ["x=1"], "duration": "1h"},
+                                 headers=auth) as r:
+                assert r.status == 201
+    finally:
+        daemon.request_stop()
+        await task
