@@ -44,8 +44,10 @@ STATS_EVERY = 5.0  # outbox statistics for /metrics and /healthz are refreshed t
 
 def qualify_settings(config: Config) -> QualifySettings:
     a = config.alerting
-    return QualifySettings(repeat_interval=a.repeat_interval, flap_low=a.flap_low,
-                           flap_high=a.flap_high)
+    # The engine repeats at the shortest interval any route asks for; the grouper then holds
+    # back repeats that come sooner than a route's own repeat_interval.
+    repeat = min([a.repeat_interval, *(r.repeat_interval for r in config.routes)])
+    return QualifySettings(repeat_interval=repeat, flap_low=a.flap_low, flap_high=a.flap_high)
 
 
 class Alerting:

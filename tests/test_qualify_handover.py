@@ -134,3 +134,13 @@ async def test_hand_over_state_survives_a_restart(config: Config, tmp_path: Path
     again.hand_over(MORNING)
     notes = again.take_batch(at(MORNING, 1)).notifications
     assert [(n.receiver, n.events[0].kind) for n in notes] == [("ops-mail", EventKind.PROBLEM)]
+
+
+def test_a_route_may_repeat_more_often_than_the_default(tmp_path: Path) -> None:
+    from monitord.alerting import qualify_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text(textwrap.dedent(PARIS_ROUTES) + 'repeat_interval = "30m"\n')
+    config = load_config(path)
+    assert config.alerting.repeat_interval == 4 * 3600
+    assert qualify_settings(config).repeat_interval == 1800
