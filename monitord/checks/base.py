@@ -7,6 +7,7 @@ explicit registry of :mod:`monitord.checks.registry` — no reflection.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
@@ -79,22 +80,31 @@ class CheckEnv:
     resolvers: tuple[str, ...] = ()
     _stack: AsyncExitStack = field(default_factory=AsyncExitStack)
     _resources: dict[str, Any] = field(default_factory=dict)
+    _creating: dict[str, asyncio.Lock] = field(default_factory=dict)
 
     async def resource(self, key: str, factory: Callable[[], Awaitable[R]],
                        close: Callable[[R], Awaitable[object]] | None = None) -> R:
-        """The shared resource named ``key``, created by ``factory`` on first use."""
+        """The shared resource named ``key``, created by ``factory`` on first use.
+
+        Thousands of checks start together: the lock makes sure a factory that awaits runs
+        once, and the others wait for its result instead of building their own.
+        """
         if key not in self._resources:
-            value = await factory()
-            self._resources[key] = value
-            if close is not None:
-                self._stack.push_async_callback(close, value)
+            async with self._creating.setdefault(key, asyncio.Lock()):
+                if key not in self._resources:
+                    value = await factory()
+                    self._resources[key] = value
+                    if close is not None:
+                        self._stack.push_async_callback(close, value)
         result: R = self._resources[key]
         return result
 
     async def enter(self, key: str, manager: Callable[[], AbstractAsyncContextManager[R]]) -> R:
         """Like :meth:`resource`, for an async context manager."""
         if key not in self._resources:
-            self._resources[key] = await self._stack.enter_async_context(manager())
+            async with self._creating.setdefault(key, asyncio.Lock()):
+                if key not in self._resources:
+                    self._resources[key] = await self._stack.enter_async_context(manager())
         result: R = self._resources[key]
         return result
 
