@@ -48,9 +48,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("monitord")
 
-STOP_GRACE = 5.0
-
-
 class StartupError(Exception):
     """The daemon cannot start (a port cannot be bound…); the message says why."""
 
@@ -82,7 +79,6 @@ class Daemon:
         clock: Clock | None = None,
         notifier: SystemdNotifier | None = None,
         config_path: Path | None = None,
-        extra_tasks: list[Callable[[Daemon], Awaitable[None]]] | None = None,
     ) -> None:
         self.config = config
         self.config_path = config_path or config.file
@@ -95,7 +91,6 @@ class Daemon:
         self.reloads = 0
         self.reload_failures = 0
         self.started_at = self.clock.now()
-        self._extra_tasks = extra_tasks or []
         self.env = CheckEnv(
             clock=self.clock, location=config.monitord.location,
             resolvers=tuple(str(r) for r in config.monitord.resolvers),
@@ -171,7 +166,6 @@ class Daemon:
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
                 ]
-                tasks += [group.create_task(extra(self)) for extra in self._extra_tasks]
                 if self.traps is not None:
                     tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
                 if self.config.monitord.self_heartbeat is not None:

@@ -41,9 +41,8 @@ class DemoShop:
 async def _start_site(app: web.Application) -> tuple[web.AppRunner, int]:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    port = _free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, port
+    await web.TCPSite(runner, "127.0.0.1", 0).start()  # the kernel picks a free port
+    return runner, int(runner.addresses[0][1])
 
 
 async def _mail_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

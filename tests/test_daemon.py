@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -20,6 +17,8 @@ from monitord.compat import timeout
 from monitord.config.load import load_config
 from monitord.model import Result
 from tests.conftest import free_port
+from tests.support.daemon import start_daemon
+from tests.support.web import serve
 
 TOKEN = "t0ken-for-tests"
 
@@ -61,43 +60,6 @@ async def tcp_target() -> AsyncIterator[int]:
     yield server.sockets[0].getsockname()[1]
     server.close()
     await server.wait_closed()
-
-
-class Proc:
-    """A ``monitord run`` subprocess whose JSON log lines are read as they come."""
-
-    def __init__(self, proc: asyncio.subprocess.Process) -> None:
-        self.proc = proc
-        self.lines: list[dict[str, Any]] = []
-
-    async def wait_for(self, event: str, within: float = 20.0, since: int = 0,
-                       **fields: Any) -> dict[str, Any]:
-        """The first matching log line at index ``since`` or later, reading more as needed."""
-        async with timeout(within):
-            for line in self.lines[since:]:
-                if line.get("event") == event and all(line.get(k) == v for k, v in fields.items()):
-                    return line
-            while True:
-                assert self.proc.stderr is not None
-                raw = await self.proc.stderr.readline()
-                if not raw:
-                    raise AssertionError(f"daemon exited before {event!r}: {self.lines[-5:]}")
-                try:
-                    line = json.loads(raw)
-                except ValueError:
-                    line = {"event": "raw", "text": raw.decode(errors="replace")}
-                self.lines.append(line)
-                if line.get("event") == event and all(line.get(k) == v for k, v in fields.items()):
-                    return line
-
-
-async def start_daemon(config: Path) -> Proc:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitord", "run", "-c", str(config),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    return Proc(proc)
 
 
 async def test_run_reload_and_stop(tmp_path: Path, tcp_target: int) -> None:
@@ -240,37 +202,33 @@ async def test_self_heartbeat_pings_only_while_healthy(tmp_path: Path, healthy: 
 
     app = web.Application()
     app.router.add_get("/ping/abc", ping)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    path = tmp_path / "config.toml"
-    path.write_text(textwrap.dedent(f"""
-        [monitord]
-        state_dir = "{tmp_path}"
-        [monitord.self_heartbeat]
-        url = "http://127.0.0.1:{port}/ping/abc"
-        interval = "100ms"
-        [api]
-        listen = ""
-    """))
-    daemon = Daemon(load_config(path))
-    if not healthy:
-        daemon.health_checks.append(lambda: "outbox: delivery workers stopped")
-    task = asyncio.create_task(daemon.run())
-    try:
-        await asyncio.wait_for(daemon.ready.wait(), 10)
-        if healthy:
-            await asyncio.wait_for(got_two.wait(), 10)
-            assert pings[:2] == ["/ping/abc", "/ping/abc"]
-        else:
-            with pytest.raises(asyncio.TimeoutError):
-                await asyncio.wait_for(got_two.wait(), 1.0)  # ten intervals: not one ping
-            assert pings == []
-    finally:
-        daemon.request_stop()
-        await task
-        await runner.cleanup()
+    async with serve(app) as base:
+        path = tmp_path / "config.toml"
+        path.write_text(textwrap.dedent(f"""
+            [monitord]
+            state_dir = "{tmp_path}"
+            [monitord.self_heartbeat]
+            url = "{base}/ping/abc"
+            interval = "100ms"
+            [api]
+            listen = ""
+        """))
+        daemon = Daemon(load_config(path))
+        if not healthy:
+            daemon.health_checks.append(lambda: "outbox: delivery workers stopped")
+        task = asyncio.create_task(daemon.run())
+        try:
+            await asyncio.wait_for(daemon.ready.wait(), 10)
+            if healthy:
+                await asyncio.wait_for(got_two.wait(), 10)
+                assert pings[:2] == ["/ping/abc", "/ping/abc"]
+            else:
+                with pytest.raises(asyncio.TimeoutError):
+                    await asyncio.wait_for(got_two.wait(), 1.0)  # ten intervals: not one ping
+                assert pings == []
+        finally:
+            daemon.request_stop()
+            await task
 
 
 def test_status_page_escapes_and_explains() -> None:

@@ -23,6 +23,8 @@ from aiohttp import web
 
 from monitord.compat import timeout
 from tests.conftest import free_port
+from tests.support.daemon import start_daemon
+from tests.support.web import serve
 
 
 @dataclass
@@ -34,8 +36,8 @@ class World:
     keys: list[str] = field(default_factory=list)
     paths: list[str] = field(default_factory=list)
     arrived: asyncio.Event = field(default_factory=asyncio.Event)
-    target_port: int = 0
-    sink_port: int = 0
+    target_url: str = ""
+    sink_url: str = ""
 
     def events(self) -> list[tuple[str, str]]:
         """(check, event) for every incident entry received, duplicates folded by key."""
@@ -75,17 +77,8 @@ async def world() -> AsyncIterator[World]:
     sink = web.Application()
     sink.router.add_post("/hook", hook)
     sink.router.add_post("/hook-v2", hook)
-    runners = []
-    for app, attr in ((target, "target_port"), (sink, "sink_port")):
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
-        setattr(w, attr, port)
-        runners.append(runner)
-    yield w
-    for runner in runners:
-        await runner.cleanup()
+    async with serve(target) as w.target_url, serve(sink) as w.sink_url:
+        yield w
 
 
 def write_config(tmp_path: Path, w: World) -> Path:
@@ -104,12 +97,12 @@ def write_config(tmp_path: Path, w: World) -> Path:
         [[check]]
         name = "shop"
         type = "http"
-        url = "http://127.0.0.1:{w.target_port}/"
+        url = "{w.target_url}/"
         expect_body = "Add to basket"
         [[receiver]]
         name = "oncall"
         type = "webhook"
-        url = "http://127.0.0.1:{w.sink_port}/hook"
+        url = "{w.sink_url}/hook"
         format = "json"
         [alerting]
         default_receivers = ["oncall"]
@@ -197,15 +190,15 @@ async def test_a_dead_receiver_is_reported_to_the_others(tmp_path: Path, world: 
 async def test_reload_swaps_receivers_and_the_recovery_follows(tmp_path: Path,
                                                                world: World) -> None:
     path = write_config(tmp_path, world)
-    proc = await start(path)
+    daemon = await start_daemon(path)
+    proc = daemon.proc
     try:
         world.healthy = False
         await world.wait_until(lambda: ("shop", "problem") in world.events())
         # The on-call tool moved: the new URL must carry the recovery, the old one nothing more.
         path.write_text(path.read_text().replace("/hook\"", "/hook-v2\""))
-        assert proc.pid is not None
-        os.kill(proc.pid, signal.SIGHUP)
-        await asyncio.sleep(1)  # let the reload land before the site recovers
+        proc.send_signal(signal.SIGHUP)
+        await daemon.wait_for("reloaded")  # the site recovers only once the reload landed
         world.healthy = True
         await world.wait_until(lambda: ("shop", "recovery") in world.events())
         assert world.paths == ["/hook", "/hook-v2"]
