@@ -195,6 +195,9 @@ async def test_reload_swaps_receivers_and_the_recovery_follows(tmp_path: Path,
     try:
         world.healthy = False
         await world.wait_until(lambda: ("shop", "problem") in world.events())
+        # Reload only once the daemon has recorded the delivery: a send cut short by the
+        # reload is sent again (at-least-once, same Idempotency-Key), which is not the point.
+        await daemon.wait_for("notification delivered", receiver="oncall")
         # The on-call tool moved: the new URL must carry the recovery, the old one nothing more.
         path.write_text(path.read_text().replace("/hook\"", "/hook-v2\""))
         proc.send_signal(signal.SIGHUP)
