@@ -26,7 +26,7 @@ from pathlib import Path
 from aiohttp import web
 
 from monitord.app import Daemon
-from monitord.config.load import load_config
+from monitord.configfile import load_config
 from monitord.logs import configure_logging
 from monitord.model import Result
 

@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 sys.path.insert(0, str(ROOT))
 
-from monitord.config.load import load_config  # noqa: E402
+from monitord.configfile import load_config  # noqa: E402
 from monitord.model import Status  # noqa: E402
 from monitord.probe import probe_once  # noqa: E402
 from tests.support.dnssec import sign  # noqa: E402

@@ -29,11 +29,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
 from monitord.checks.base import Check, check_env
-from monitord.checks.snmp import KIND, parse
 from monitord.clock import SystemClock
 from monitord.config.reader import Problems, Table
 from monitord.config.schema import CheckConfig
 from monitord.model import Status
+from monitord.snmp.kind import KIND
+from monitord.snmp.spec import parse
 from tests.support.snmpd import SnmpAgent, V3User, switch_ports
 
 USER = V3User("bench", "benchauth123", "benchpriv123")

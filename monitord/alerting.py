@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from monitord.api.metrics import Exposition
     from monitord.clock import Clock
     from monitord.compat import TaskGroup
-    from monitord.config.load import Config
+    from monitord.configfile import Config
 
 log = structlog.get_logger("monitord.alerting")
 

@@ -22,7 +22,6 @@ from aiohttp import web
 
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
-from monitord.api.heartbeat import heartbeat_routes
 from monitord.api.metrics import Exposition
 from monitord.api.operator import operator_routes
 from monitord.api.server import TokenGate
@@ -30,12 +29,13 @@ from monitord.checks.base import Check, CheckEnv
 from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
 from monitord.compat import TaskGroup
-from monitord.config.load import Config, load_config
 from monitord.config.reader import ConfigInvalid
 from monitord.config.schema import CheckConfig
-from monitord.heartbeat_out import ping_forever
-from monitord.heartbeats import RESOURCE as HEARTBEATS
-from monitord.heartbeats import HeartbeatBoard
+from monitord.configfile import Config, load_config
+from monitord.heartbeat.api import heartbeat_routes
+from monitord.heartbeat.board import RESOURCE as HEARTBEATS
+from monitord.heartbeat.board import HeartbeatBoard
+from monitord.heartbeat.self_ping import ping_forever
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
 from monitord.runner import CheckRunner
@@ -44,7 +44,7 @@ from monitord.store import Store
 from monitord.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
-    from monitord.traps import TrapReceiver
+    from monitord.snmp.receiver import TrapReceiver
 
 log = structlog.get_logger("monitord")
 
@@ -202,7 +202,8 @@ class Daemon:
         settings = self.config.snmp_traps
         if settings is None:
             return
-        from monitord.traps import TrapListenError, TrapReceiver
+        from monitord.snmp.listener import TrapListenError
+        from monitord.snmp.receiver import TrapReceiver
 
         receiver = TrapReceiver(settings, self.config.local_checks(), self.handle_result,
                                 self.scheduler.poke, env=self.env)

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from monitord import __version__
-from monitord.config.load import Config, load_config
 from monitord.config.reader import ConfigInvalid
 from monitord.config.schema import CheckConfig
+from monitord.configfile import Config, load_config
 
 DEFAULT_CONFIG = "/etc/monitord/config.toml"
 EXIT_BAD_CONFIG = 2

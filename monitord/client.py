@@ -13,8 +13,8 @@ from typing import Any
 import aiohttp
 
 from monitord.config.durations import parse_duration
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
+from monitord.configfile import load_config
 
 EXIT_OK, EXIT_OPEN, EXIT_FAIL = 0, 1, 2
 MAX_RESPONSE = 16 * 1024 * 1024

@@ -117,7 +117,7 @@ def demo_config(state_dir: Path, shop: int, mail: int, sink: int, api: int) -> s
 async def run_demo(state_dir: Path) -> None:
     """Run until interrupted. ``state_dir`` must exist and be absolute."""
     from monitord.app import Daemon
-    from monitord.config.load import load_config
+    from monitord.configfile import load_config
     from monitord.logs import configure_logging
 
     shop = DemoShop()

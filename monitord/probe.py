@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from monitord.checks.base import check_env
 from monitord.checks.registry import KINDS
 from monitord.clock import SystemClock
-from monitord.config.load import Config
 from monitord.config.schema import CheckConfig
+from monitord.configfile import Config
 from monitord.model import Result
 from monitord.runner import CheckRunner
 

@@ -17,11 +17,11 @@ from structlog.testing import capture_logs
 
 from monitord.app import Daemon
 from monitord.checks.base import CheckEnv
-from monitord.checks.heartbeat import HeartbeatCheck, HeartbeatSpec, evaluate, excerpt
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid, SecretRef
 from monitord.config.schema import CheckConfig
-from monitord.heartbeats import MAX_BODY, RESOURCE, Beat, HeartbeatBoard, Signal
+from monitord.configfile import load_config
+from monitord.heartbeat.board import MAX_BODY, RESOURCE, Beat, HeartbeatBoard, Signal
+from monitord.heartbeat.check import HeartbeatCheck, HeartbeatSpec, evaluate, excerpt
 from monitord.model import Phase, Result, Status
 from monitord.store import Store
 from monitord.testing import FakeClock

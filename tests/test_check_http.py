@@ -14,8 +14,8 @@ from aiohttp import web
 from monitord.checks import http
 from monitord.checks.base import CheckEnv, check_env
 from monitord.clock import SystemClock
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
+from monitord.configfile import load_config
 from monitord.model import Outcome, Phase, Status
 from tests.conftest import free_port
 from tests.support import probing

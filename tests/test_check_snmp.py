@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 
 from monitord.checks.base import CheckEnv, check_env
-from monitord.checks.snmp import KIND, parse
 from monitord.config.reader import Problems, Table
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
+from monitord.snmp.kind import KIND
+from monitord.snmp.spec import parse
 from monitord.testing import FakeClock
 from tests.conftest import free_port
 from tests.support.snmpd import ENTERPRISE, IF_X_TABLE, SnmpAgent, V3User, switch_ports
@@ -374,7 +375,7 @@ def test_config_loading_does_not_import_pysnmp(tmp_path: Path) -> None:
         type = "http"
         url = "https://shop.example/"
     """))
-    script = ("import sys; from monitord.config.load import load_config; "
+    script = ("import sys; from monitord.configfile import load_config; "
               f"c = load_config({str(config_file)!r}); "
               "print(len(c.checks), 'pysnmp' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,

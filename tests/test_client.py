@@ -103,7 +103,7 @@ async def test_api_rejects_oversized_and_malformed_bodies(tmp_path: Path) -> Non
     import aiohttp
 
     from monitord.app import Daemon
-    from monitord.config.load import load_config
+    from monitord.configfile import load_config
 
     (tmp_path / "token").write_text(TOKEN)
     port = free_port()

@@ -11,8 +11,8 @@ import pytest
 
 from monitord.cli import main
 from monitord.config.durations import format_duration, parse_duration
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
+from monitord.configfile import load_config
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,7 @@ import pytest
 
 from monitord.app import Daemon
 from monitord.compat import timeout
-from monitord.config.load import load_config
+from monitord.configfile import load_config
 from monitord.model import Result
 from tests.conftest import free_port
 from tests.support.daemon import start_daemon

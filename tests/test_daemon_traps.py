@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitord.app import Daemon
-from monitord.config.load import load_config
+from monitord.configfile import load_config
 from monitord.model import Result
 from tests.conftest import free_port
 from tests.support.snmpd import SnmpAgent, send_notification, switch_ports

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from monitord.cli import select_checks
-from monitord.config.load import Config, load_config
 from monitord.config.reader import ConfigInvalid
+from monitord.configfile import Config, load_config
 
 DAY = 86400.0
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
+from monitord.configfile import load_config
 from monitord.notify.config import RECEIVER_PARSERS, EmailReceiver, WebhookReceiver
 from monitord.notify.registry import SENDER_KINDS
 

@@ -6,7 +6,7 @@ import asyncio
 import sys
 from pathlib import Path
 
-from monitord.config.load import load_config
+from monitord.configfile import load_config
 from monitord.notify import testsend
 from tests.support.certs import Authority
 from tests.support.hooks import HookReceiver

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from monitord.config.load import Config, load_config
+from monitord.configfile import Config, load_config
 from monitord.model import AlertEvent, EventKind, Notification
 from monitord.qualify import Grouper, Qualifier, QualifySettings, persist
 from monitord.qualify.handover import HandOver

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from monitord.config.alerting import AlertingConfig
-from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid, Problems, Table
+from monitord.configfile import load_config
 from monitord.route.config import parse_routing
 
 if sys.version_info >= (3, 11):

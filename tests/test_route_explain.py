@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from monitord.cli import main
-from monitord.config.load import Config, load_config
 from monitord.config.schema import CheckConfig
+from monitord.configfile import Config, load_config
 from monitord.route.explain import cmd_routes
 
 CONFIG = """

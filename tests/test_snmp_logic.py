@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from monitord.checks.snmp import CommunityAuth, SnmpSpec, UsmAuth, parse
 from monitord.config.reader import Problems, SecretRef, Table
 from monitord.model import Phase, Status
 from monitord.snmp import interfaces, oids, rate, thresholds
+from monitord.snmp.spec import CommunityAuth, SnmpSpec, UsmAuth, parse
 from monitord.snmp.uptime import Change, UptimeSample, compare, describe
 from monitord.snmp.values import Absent
 

@@ -12,16 +12,17 @@ import pytest
 from structlog.testing import capture_logs
 
 from monitord.checks.base import CheckEnv, check_env
-from monitord.checks.snmp import parse
 from monitord.clock import SystemClock
 from monitord.compat import timeout
 from monitord.config.reader import Problems, Table
 from monitord.config.schema import CheckConfig
-from monitord.config.snmp_traps import EnterpriseTrap, SnmpTrapsConfig, parse_snmp_traps
 from monitord.model import Phase, Result, Status
 from monitord.snmp import oids
+from monitord.snmp.listener import TrapListenError
+from monitord.snmp.receiver import TrapReceiver
+from monitord.snmp.spec import parse
+from monitord.snmp.trap_config import EnterpriseTrap, SnmpTrapsConfig, parse_snmp_traps
 from monitord.snmp.trapmap import Trap, interpret, recipients
-from monitord.traps import TrapListenError, TrapReceiver
 from tests.conftest import free_port
 from tests.support.snmpd import V3User, send_notification
 
@@ -90,7 +91,7 @@ def test_config_errors(tmp_path: Path, keys: dict[str, Any], error: str) -> None
 
 
 def test_section_is_loaded_with_the_config(tmp_path: Path) -> None:
-    from monitord.config.load import load_config
+    from monitord.configfile import load_config
 
     path = tmp_path / "config.toml"
     path.write_text('[snmp_traps]\nlisten = "127.0.0.1:1162"\ncommunities_env = "TRAPS"\n')

@@ -1,8 +1,9 @@
 """What every check kind provides, and the shared resources checks draw on.
 
 A kind is a small object with ``parse`` (read its own config keys into a frozen spec) and
-``build`` (make a runnable :class:`Check` for one configured check). Kinds are listed in the
-explicit registry of :mod:`monitord.checks.registry` — no reflection.
+``build`` (make a runnable :class:`Check` for one configured check). Kinds are listed by name
+in the explicit registry of :mod:`monitord.checks.registry`, which imports a kind's module
+the first time the kind is used.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from monitord.clock import Clock
 from monitord.model import Outcome
 
 if TYPE_CHECKING:
     from monitord.config.reader import Table
-    from monitord.config.schema import CheckConfig
+    from monitord.config.schema import CheckConfig, CheckSpec
 
 R = TypeVar("R")
 
@@ -32,13 +33,7 @@ class Check(Protocol):
         ...
 
 
-class CheckSpec(Protocol):
-    """A kind's own settings, frozen. ``target`` names the host for the per-host cap."""
-
-    @property
-    def target(self) -> str: ...
-
-
+@runtime_checkable
 class CheckKind(Protocol):
     @property
     def name(self) -> str: ...  # read-only, so a frozen dataclass such as Kind conforms

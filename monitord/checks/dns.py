@@ -23,7 +23,7 @@ from typing import Any
 import aiodns
 import pycares
 
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.checks.dns_records import (
     RECORD_TYPES,
     canonical,
@@ -258,4 +258,4 @@ def _abs(name: str) -> str:
     return f"{name}." if name else "."
 
 
-KIND = Kind("dns", parse, DnsCheck)
+KIND: CheckKind = Kind("dns", parse, DnsCheck)

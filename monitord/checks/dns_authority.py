@@ -31,7 +31,7 @@ from monitord.checks import _dns_audit as audit
 from monitord.checks._dns_audit import Finding, ParentView, Server, ServerView
 from monitord.checks._dns_query import Reply, ask
 from monitord.checks._dnssec import dnssec
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.checks.dns_records import (
     DNS_PORT,
     owner_name,
@@ -357,4 +357,4 @@ def _text(name: dns.name.Name) -> str:
     return name.to_text(omit_final_dot=True).lower()
 
 
-KIND = Kind("dns_authority", parse, AuthorityCheck)
+KIND: CheckKind = Kind("dns_authority", parse, AuthorityCheck)

@@ -23,7 +23,7 @@ import aiohttp
 
 from monitord.checks import rdap_bootstrap
 from monitord.checks._http_client import read_capped, shared_session
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.checks.dns_records import parse_domain
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
@@ -233,4 +233,4 @@ def _bad_status(document: dict[str, Any]) -> str:
     return "; ".join(found)
 
 
-KIND = Kind("domain_expiry", parse, DomainExpiryCheck)
+KIND: CheckKind = Kind("domain_expiry", parse, DomainExpiryCheck)

@@ -20,7 +20,7 @@ from monitord.checks._http_client import classify, read_capped, shared_session
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
 from monitord.config.reader import Table, describe_value, to_duration, to_str
 from monitord.config.schema import CheckConfig
@@ -244,4 +244,4 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-KIND = Kind("http", parse, HttpCheck)
+KIND: CheckKind = Kind("http", parse, HttpCheck)

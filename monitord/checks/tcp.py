@@ -14,7 +14,7 @@ from monitord.checks._net import close_stream, connect, open_stream, os_reason
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, size, tls_options, to_host
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
 from monitord.config.reader import Table, to_str
 from monitord.config.schema import CheckConfig
@@ -125,4 +125,4 @@ def _preview(text: str, limit: int = 60) -> str:
     return shown + ("…" if len(text) > limit else "")
 
 
-KIND = Kind("tcp", parse, TcpCheck)
+KIND: CheckKind = Kind("tcp", parse, TcpCheck)

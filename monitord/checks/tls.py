@@ -18,7 +18,7 @@ from monitord.checks._net import close_stream, connect, open_stream
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, tls_options, to_host
 from monitord.checks._probe import CertificateRejected, Probe, ProbeFailure, probing, run_probe
 from monitord.checks._tls import CertInfo, cert_info, shared_context
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
 from monitord.config.reader import Table
 from monitord.config.schema import CheckConfig
@@ -135,4 +135,4 @@ class TlsCheck:
         return Outcome.ok(f"{left}; {detail}", metrics)
 
 
-KIND = Kind("tls", parse, TlsCheck)
+KIND: CheckKind = Kind("tls", parse, TlsCheck)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from monitord.config.reader import Table, to_str_list
-from monitord.route.matchers import LABEL_NAME
+from monitord.config.schema import LABEL_NAME
 
 
 @dataclass(frozen=True, slots=True)

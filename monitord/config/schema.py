@@ -1,7 +1,9 @@
 """The typed, frozen configuration objects and the parsers of the core sections.
 
-Feature sections (alerting, routes, receivers, SNMP traps, …) are parsed by their own modules
-and attached to :class:`Config` by :mod:`monitord.config.load`.
+Here are the keys every check shares (:class:`CheckConfig`); a check kind's own keys are read
+by the kind into its :class:`CheckSpec`. Feature sections (alerting, routes, receivers, SNMP
+traps, …) are parsed by their own modules and attached to ``Config`` by
+:mod:`monitord.configfile`.
 """
 
 from __future__ import annotations
@@ -10,20 +12,33 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitord.config.reader import SecretRef, Table, to_str
 
-if TYPE_CHECKING:
-    from monitord.checks.base import CheckSpec
-
 CHECK_NAME = re.compile(r"[a-z0-9._-]+")
 LOCATION_NAME = re.compile(r"[a-z0-9._-]+")
+LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label name syntax
 COMMON_CHECK_KEYS = (
     "name", "type", "interval", "retry_interval", "timeout", "confirm", "labels", "depends_on",
     "locations", "quorum", "enabled", "description", "flap_low", "flap_high",
 )
+
+
+class CheckSpec(Protocol):
+    """A kind's own settings, frozen. ``target`` names the host for the per-host cap."""
+
+    @property
+    def target(self) -> str: ...
+
+
+class SpecParser(Protocol):
+    """What the common-key parsers need of a check kind (a kind is one)."""
+
+    def parse(self, table: Table) -> CheckSpec:
+        """Read the kind's keys; record errors on ``table``, never raise."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +201,8 @@ def parse_api(table: Table | None) -> ApiSection:
     return section
 
 
-def parse_check(table: Table, location: str, kinds: Mapping[str, Any]) -> CheckConfig | None:
+def parse_check(table: Table, location: str,
+                kinds: Mapping[str, SpecParser]) -> CheckConfig | None:
     """A ``[[check]]`` table (``[defaults]`` in ``table.inherited``); None when unusable."""
     name = table.str("name")
     if name and not CHECK_NAME.fullmatch(name):
@@ -199,7 +215,7 @@ def parse_check(table: Table, location: str, kinds: Mapping[str, Any]) -> CheckC
     return build_check(table, name, type_name, kind, location)
 
 
-def build_check(table: Table, name: str, type_name: str, kind: Any,
+def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None,
                 location: str) -> CheckConfig | None:
     """The common keys of any check, plus its kind's own (shared with [[domain]] expansion)."""
     interval = table.duration("interval", 60.0)

@@ -7,14 +7,29 @@ once whether the receiver works, with the reason when it does not.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from monitord.clock import SystemClock
-from monitord.config.load import Config
+from monitord.config.schema import ApiSection, MonitordSection
 from monitord.model import AlertEvent, EventKind, Notification, Status
 from monitord.notify.base import SenderEnv
+from monitord.notify.config import ReceiverConfig, SmtpSection
 from monitord.notify.registry import build_sender
 
 TEST_CHECK = "monitord-test"
+
+
+class NotifyConfig(Protocol):
+    """What ``monitord test-notify`` reads of the loaded configuration (``Config`` is one)."""
+
+    @property
+    def monitord(self) -> MonitordSection: ...
+    @property
+    def api(self) -> ApiSection: ...
+    @property
+    def smtp(self) -> SmtpSection | None: ...
+    @property
+    def receivers(self) -> tuple[ReceiverConfig, ...]: ...
 
 
 def make_test_notification(receiver: str, location: str, now: datetime) -> Notification:
@@ -39,7 +54,7 @@ def make_test_notification(receiver: str, location: str, now: datetime) -> Notif
                         group_labels={}, events=(event,), created_at=now)
 
 
-async def test_notify(config: Config, receiver_name: str) -> tuple[int, str]:
+async def test_notify(config: NotifyConfig, receiver_name: str) -> tuple[int, str]:
     """Send a test notification through ``receiver_name``: (0, what happened) when delivered,
     (1, why not) otherwise — including a partial delivery, which needs fixing too."""
     receiver = next((r for r in config.receivers if r.name == receiver_name), None)

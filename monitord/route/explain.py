@@ -4,22 +4,39 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from monitord.config.alerting import AlertingConfig
 from monitord.config.durations import format_duration
+from monitord.config.schema import LABEL_NAME, CheckConfig, MonitordSection
 from monitord.route.config import parse_instant
-from monitord.route.matchers import LABEL_NAME, format_labels
-from monitord.route.routes import DEFAULT_ROUTE, Decision, Router, RouteStep, Target
+from monitord.route.maintenance import Maintenance
+from monitord.route.matchers import format_labels
+from monitord.route.routes import DEFAULT_ROUTE, Decision, Route, Router, RouteStep, Target
 from monitord.route.timeintervals import describe_local
-
-if TYPE_CHECKING:
-    from monitord.config.load import Config
 
 EXIT_OK, EXIT_BAD_INPUT = 0, 2
 
 
-def cmd_routes(config: Config, at: str, labels: Sequence[str],
+class RoutingConfig(Protocol):
+    """What ``monitord routes`` reads of the loaded configuration (``Config`` is one)."""
+
+    @property
+    def file(self) -> Path: ...
+    @property
+    def monitord(self) -> MonitordSection: ...
+    @property
+    def alerting(self) -> AlertingConfig: ...
+    @property
+    def routes(self) -> tuple[Route, ...]: ...
+    @property
+    def maintenance(self) -> tuple[Maintenance, ...]: ...
+    def check(self, name: str) -> CheckConfig: ...
+
+
+def cmd_routes(config: RoutingConfig, at: str, labels: Sequence[str],
                check: str | None) -> tuple[int, str]:
     """Exit status and text of ``monitord routes --at AT [--label K=V]... [--check NAME]``.
 

@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+from monitord.config.schema import LABEL_NAME
+
 # Operators are tried longest first so "=~" is not read as "=" followed by a value "~…".
 _SHAPE = re.compile(r"\s*([^=!~\s]*)\s*(=~|!~|!=|=)(.*)", re.DOTALL)
 # Matchers may also arrive through the API: a bound keeps one from being a denial of service.

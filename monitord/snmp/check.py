@@ -13,11 +13,11 @@ from typing import Any
 from monitord.checks._net import resolve
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks.base import CheckEnv
-from monitord.checks.snmp import SnmpSpec, UsmAuth
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
 from monitord.snmp import interfaces, oids, rate, thresholds
 from monitord.snmp.session import SnmpSession, credentials, make_target, shared_engine
+from monitord.snmp.spec import SnmpSpec, UsmAuth
 from monitord.snmp.uptime import Change, UptimeSample, compare, describe
 from monitord.snmp.values import Absent, Endpoint, as_int
 

@@ -21,16 +21,19 @@ from pysnmp.proto import errind
 from pysnmp.proto.api import v2c
 
 from monitord.clock import Clock
-from monitord.config.snmp_traps import SnmpTrapsConfig
 from monitord.snmp.oids import SNMP_TRAP_OID
 from monitord.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, attach, convert
+from monitord.snmp.trap_config import SnmpTrapsConfig
 from monitord.snmp.trapmap import Trap
 from monitord.snmp.values import Value
-from monitord.traps import TrapListenError
 
 _VERSIONS = {0: "1", 1: "2c", 3: "3"}
 _HANDSHAKE = (errind.UnknownEngineID, errind.NotInTimeWindow)
 MAX_VARBINDS = 64  # kept per trap; the rest are not needed to understand it
+
+
+class TrapListenError(Exception):
+    """The receiver cannot start: address in use, privileged port, unusable credentials."""
 
 
 class Counters:

@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from monitord.checks.snmp import SnmpSpec
 from monitord.model import Outcome, Phase, Status
 from monitord.snmp import oids
 from monitord.snmp.interfaces import MAX_NAMED, selected
+from monitord.snmp.spec import SnmpSpec
 from monitord.snmp.thresholds import breach
 from monitord.snmp.uptime import Change, UptimeSample, compare
 from monitord.snmp.values import Columns, as_int, as_text, index_key

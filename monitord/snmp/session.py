@@ -54,11 +54,11 @@ from pysnmp.proto import errind, rfc1902, rfc1905
 
 from monitord.checks._probe import ProbeFailure
 from monitord.checks.base import CheckEnv
-from monitord.checks.snmp import CommunityAuth, UsmAuth
 from monitord.config.durations import format_duration
 from monitord.config.reader import SecretRef
 from monitord.model import Phase, Status
 from monitord.snmp.oids import SYS_UPTIME
+from monitord.snmp.spec import CommunityAuth, UsmAuth
 from monitord.snmp.values import Absent, Endpoint, Value
 
 AUTH_PROTOCOLS = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from monitord.checks.snmp import SnmpSpec
 from monitord.model import Outcome, Phase, Status
+from monitord.snmp.spec import SnmpSpec
 from monitord.snmp.values import Absent, Value
 
 

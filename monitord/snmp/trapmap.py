@@ -20,12 +20,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from monitord.checks.snmp import SnmpSpec
 from monitord.config.schema import CheckConfig
-from monitord.config.snmp_traps import EnterpriseTrap
 from monitord.model import Status
 from monitord.snmp import oids
 from monitord.snmp.interfaces import selected
+from monitord.snmp.spec import SnmpSpec
+from monitord.snmp.trap_config import EnterpriseTrap
 from monitord.snmp.values import Value, as_int, as_text
 
 _GENERIC = {

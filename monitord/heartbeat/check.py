@@ -1,7 +1,7 @@
 """The ``heartbeat`` check: a dead-man's switch for cron jobs, backups and batch jobs.
 
 The job pings ``/api/v1/heartbeat/<check>`` (optionally ``/start`` before and ``/fail``
-instead); this check only reads what the daemon's :class:`~monitord.heartbeats.HeartbeatBoard`
+instead); this check only reads what the daemon's :class:`~monitord.heartbeat.board.HeartbeatBoard`
 heard — no network. Verdicts, first match wins (see :func:`evaluate`):
 
 - the newest signal is a ``/fail`` (not followed by a success ping): CRITICAL;
@@ -23,11 +23,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from monitord.checks.base import CheckEnv, Kind
+from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
 from monitord.config.reader import SecretRef, Table, to_duration
 from monitord.config.schema import CheckConfig
-from monitord.heartbeats import RESOURCE, Beat, HeartbeatBoard
+from monitord.heartbeat.board import RESOURCE, Beat, HeartbeatBoard
 from monitord.model import Outcome, Phase, Status
 
 DEFAULT_GRACE = 300.0
@@ -159,4 +159,4 @@ async def _no_board() -> HeartbeatBoard | None:
     return None
 
 
-KIND = Kind("heartbeat", parse, HeartbeatCheck)
+KIND: CheckKind = Kind("heartbeat", parse, HeartbeatCheck)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from monitord.checks.snmp import AUTH_PROTOCOLS, PRIV_PROTOCOLS, to_oid
 from monitord.config.reader import SecretRef, Table
 from monitord.config.schema import HostPort, parse_host_port
 from monitord.model import Status
+from monitord.snmp.spec import AUTH_PROTOCOLS, PRIV_PROTOCOLS, to_oid
 
 _ENGINE_ID_HEX = set("0123456789abcdefABCDEF")
 

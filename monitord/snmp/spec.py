@@ -1,23 +1,18 @@
-"""The ``snmp`` check kind: its keys, parsed without pysnmp.
+"""The keys of the ``snmp`` check kind, parsed without pysnmp.
 
 Parsing a config must stay fast and must not load pysnmp when no SNMP check is configured, so
-this module holds only the frozen spec and its parser; :meth:`Kind.build` imports the poller
-(:mod:`monitord.snmp.check`, which imports pysnmp) the first time an SNMP check is built.
+this module holds only the frozen spec and its parser (shared with the poller, the trap
+receiver and its section); the kind itself is declared in :mod:`monitord.snmp.kind`.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from monitord.checks._options import to_host
-from monitord.checks.base import Check, CheckEnv, Kind
 from monitord.config.reader import SecretRef, Table, describe_value, to_float, to_regex
 from monitord.snmp.oids import normalize_oid
-
-if TYPE_CHECKING:
-    from monitord.config.schema import CheckConfig
 
 MODES = ("interfaces", "uptime", "oid", "rate")
 VERSIONS = ("2c", "3")
@@ -198,11 +193,3 @@ def _non_negative(value: object) -> float:
         raise ValueError(f"expected a number of events per second, got {number:g}")
     return number
 
-
-def _build(config: CheckConfig, env: CheckEnv) -> Check:
-    from monitord.snmp.check import SnmpCheck  # imports pysnmp: only when SNMP is used
-
-    return SnmpCheck(config, env)
-
-
-KIND = Kind("snmp", parse, _build)

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitord.checks.domains import Expansion, expand_domains
 from monitord.checks.registry import KINDS
 from monitord.config.alerting import AlertingConfig
-from monitord.config.expand import Expansion, expand_domains
 from monitord.config.reader import ConfigInvalid, Problems, Table
 from monitord.config.schema import (
     COMMON_CHECK_KEYS,
@@ -21,12 +21,12 @@ from monitord.config.schema import (
     parse_check,
     parse_monitord,
 )
-from monitord.config.snmp_traps import SnmpTrapsConfig, parse_snmp_traps
 from monitord.notify.config import ReceiverConfig, SmtpSection, parse_receivers, parse_smtp
 from monitord.route.config import check_receiver_references, parse_routing
 from monitord.route.maintenance import Maintenance
 from monitord.route.routes import Route
 from monitord.route.timeintervals import TimeInterval
+from monitord.snmp.trap_config import SnmpTrapsConfig, parse_snmp_traps
 
 if sys.version_info >= (3, 11):
     import tomllib

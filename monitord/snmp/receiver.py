@@ -33,10 +33,10 @@ import structlog
 
 from monitord.checks._net import is_ip, shared_resolver
 from monitord.checks.base import CheckEnv
-from monitord.checks.snmp import SnmpSpec
 from monitord.config.schema import CheckConfig
-from monitord.config.snmp_traps import SnmpTrapsConfig
 from monitord.model import Phase, Result
+from monitord.snmp.spec import SnmpSpec
+from monitord.snmp.trap_config import SnmpTrapsConfig
 from monitord.snmp.trapmap import Trap, interpret, recipients
 
 if TYPE_CHECKING:
@@ -49,10 +49,6 @@ RESOLVE_EVERY = 300.0  # seconds between re-resolutions of check host names
 LOG_EVERY = 60.0  # per unknown sender
 LOGS_PER_MINUTE = 10  # unknown senders and rejected traps, all together
 REMEMBERED_SENDERS = 1024
-
-
-class TrapListenError(Exception):
-    """The receiver cannot start: address in use, privileged port, unusable credentials."""
 
 
 class _LogGate:
@@ -118,7 +114,8 @@ class TrapReceiver:
     # -- lifecycle --------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Bind the port and accept traps; raises :class:`TrapListenError`."""
+        """Bind the port and accept traps; raises
+        :class:`~monitord.snmp.listener.TrapListenError`."""
         from monitord.snmp.listener import Listener  # imports pysnmp
 
         await self._resolve()

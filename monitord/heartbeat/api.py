@@ -24,10 +24,10 @@ from collections.abc import Callable, Mapping
 import structlog
 from aiohttp import web
 
-from monitord.checks.heartbeat import HeartbeatSpec, read_token
 from monitord.compat import timeout
 from monitord.config.schema import CheckConfig
-from monitord.heartbeats import MAX_BODY, HeartbeatBoard, Signal
+from monitord.heartbeat.board import MAX_BODY, HeartbeatBoard, Signal
+from monitord.heartbeat.check import HeartbeatSpec, read_token
 
 log = structlog.get_logger("monitord.api")
 
