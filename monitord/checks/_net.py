@@ -8,7 +8,6 @@ thread, so ``/etc/hosts`` and nsswitch apply). The HTTP session uses the same re
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import socket
 import ssl
@@ -16,6 +15,7 @@ import ssl
 from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import AsyncResolver, ThreadedResolver
 
+from monitord.checks._options import is_ip
 from monitord.checks._probe import CertificateRejected, Probe, ProbeFailure
 from monitord.checks._tls import describe_ssl_error, describe_verify_error, verify_reason
 from monitord.checks.base import CheckEnv
@@ -46,14 +46,6 @@ def os_reason(error: BaseException) -> str:
     if isinstance(errno, int) and errno > 0:
         return os.strerror(errno)
     return str(getattr(error, "strerror", None) or error or type(error).__name__)
-
-
-def is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 async def resolve(env: CheckEnv, probe: Probe, host: str, port: int) -> list[tuple[int, str]]:

@@ -1,12 +1,15 @@
-"""Config keys shared by the http, tcp and tls kinds: host, port, sizes, trust settings."""
+"""Config keys shared by the http, tcp, tls and snmp kinds: host, port, sizes, trust settings.
+
+Plain parsing (no network library), so reading a config stays light.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from monitord.checks._net import is_ip
 from monitord.config.reader import Table, describe_value
 
 MAX_CA_FILE = 16 * 1024 * 1024
@@ -14,6 +17,14 @@ _SIZE = re.compile(r"(\d+)\s*(B|KiB|MiB|GiB)?")
 _UNITS = {None: 1, "B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
 _HOST_NAME = re.compile(r"(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?"
                         r"(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,62})?)*\.?")
+
+
+def is_ip(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def to_size(value: object) -> int:

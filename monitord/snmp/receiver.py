@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING
 
 import structlog
 
-from monitord.checks._net import is_ip, shared_resolver
+from monitord.checks._net import shared_resolver
+from monitord.checks._options import is_ip
 from monitord.checks.base import CheckEnv
 from monitord.config.schema import CheckConfig
 from monitord.model import Phase, Result
