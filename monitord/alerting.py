@@ -27,11 +27,12 @@ from monitord.notify.registry import build_senders
 from monitord.qualify import QualifySettings, persist
 from monitord.qualify.handover import Target
 from monitord.qualify.pipeline import Batch, Pipeline, load
+from monitord.qualify.silences import Silence
+from monitord.qualify.snapshot import CheckView, IncidentView
 from monitord.route.routes import Router
 from monitord.store import Store
 
 if TYPE_CHECKING:
-    from monitord.api.metrics import Exposition
     from monitord.clock import Clock
     from monitord.compat import TaskGroup
     from monitord.configfile import Config
@@ -256,42 +257,21 @@ class Alerting:
             return f"outbox: notifications older than max_delivery_age for {', '.join(stuck)}"
         return None
 
-    def metrics(self, out: Exposition) -> None:
-        stats = self._stats
-        out.metric("monitord_outbox_pending", "gauge", "Notifications waiting for delivery.",
-                   [({"receiver": n}, s.pending) for n, s in stats.items()])
-        out.metric("monitord_outbox_oldest_seconds", "gauge",
-                   "Age of the oldest pending notification.",
-                   [({"receiver": n}, s.oldest_age) for n, s in stats.items()])
-        out.metric("monitord_notifications_sent_total", "counter", "Delivered notifications.",
-                   [({"receiver": n}, s.sent) for n, s in stats.items()])
-        out.metric("monitord_notifications_failed_total", "counter",
-                   "Notifications given up.", [({"receiver": n}, s.failed)
-                                              for n, s in stats.items()])
-        out.metric("monitord_receiver_failing", "gauge", "1 while a receiver keeps failing.",
-                   [({"receiver": n}, 1.0 if s.failing_since else 0.0)
-                    for n, s in stats.items()])
-        if self.pipeline is not None:
-            open_incidents = [i for i in self.pipeline.qualifier.incidents() if not i.ended_at]
-            out.metric("monitord_incidents_open", "gauge", "Open incidents.",
-                       [({}, len(open_incidents))])
+    def receiver_stats(self) -> dict[str, ReceiverStats]:
+        """The outbox statistics by receiver, as of the last refresh (STATS_EVERY)."""
+        return self._stats
 
-    def incidents_json(self) -> list[dict[str, Any]]:
+    def incidents(self) -> list[IncidentView]:
         if self.pipeline is None:
             return []
-        return [_incident_json(i) for i in self.pipeline.qualifier.incidents()]
+        return self.pipeline.qualifier.incidents()
 
-    def silences_json(self) -> list[dict[str, Any]]:
+    def silences(self, now: datetime) -> list[Silence]:
         if self.pipeline is None:
             return []
-        now = self.clock.now()
-        return [{
-            "id": s.id, "matchers": [str(m) for m in s.matchers],
-            "starts_at": _iso(s.starts_at), "ends_at": _iso(s.ends_at),
-            "created_by": s.created_by, "comment": s.comment, "active": s.active(now),
-        } for s in self.pipeline.qualifier.silences(now)]
+        return self.pipeline.qualifier.silences(now)
 
-    def check_states(self) -> dict[str, Any]:
+    def check_states(self) -> dict[str, CheckView]:
         if self.pipeline is None:
             return {}
         return dict(self.pipeline.qualifier.snapshot(self.clock.now()))
@@ -301,19 +281,3 @@ def _write(conn: sqlite3.Connection, batch: Batch) -> None:
     batch.write(conn)
     if batch.notifications:
         outbox_mod.enqueue(conn, batch.notifications)
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat().replace("+00:00", "Z") if when else None
-
-
-def _incident_json(view: Any) -> dict[str, Any]:
-    return {
-        "id": view.id, "check": view.check, "status": view.status.name,
-        "phase": view.phase.value if view.phase else None, "summary": view.summary,
-        "started_at": _iso(view.started_at), "ended_at": _iso(view.ended_at),
-        "notified": view.notified, "acknowledged_by": view.acknowledged_by,
-        "acknowledged_at": _iso(view.acknowledged_at), "ack_comment": view.ack_comment,
-        "held": view.held, "caused_by": list(view.caused_by),
-    }
-

@@ -10,21 +10,20 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
 
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
-from monitord.api.metrics import Exposition
-from monitord.api.operator import operator_routes
-from monitord.api.server import TokenGate
+from monitord.api.auth import TokenGate
+from monitord.api.views import Views
 from monitord.checks.base import Check, CheckEnv
 from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
@@ -38,6 +37,7 @@ from monitord.heartbeat.board import HeartbeatBoard
 from monitord.heartbeat.self_ping import ping_forever
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
+from monitord.notify.outbox import ReceiverStats
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
@@ -108,7 +108,6 @@ class Daemon:
         self.traps: TrapReceiver | None = None
         self.alerting: Alerting | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
-        self.metric_sources: list[Callable[[Exposition], None]] = []
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
 
@@ -146,7 +145,8 @@ class Daemon:
             self._wire_alerting(self.alerting)
             await self._open_heartbeats(self.store)
             try:
-                api_runner = await api_server.start(self)
+                api_runner = await api_server.start(self.config.api,
+                                                    self._api_views(self.alerting))
             except OSError as exc:
                 raise StartupError(f"cannot listen on [api] {self.config.api.listen}: "
                                    f"{exc.strerror or exc}") from exc
@@ -212,7 +212,6 @@ class Daemon:
         except TrapListenError as exc:
             raise StartupError(str(exc)) from exc
         self.traps = receiver
-        self.metric_sources.append(self._trap_metrics)
 
     async def _open_heartbeats(self, store: Store) -> None:
         """The heartbeat board, shared with the ping API and (through ``env``) the
@@ -227,18 +226,18 @@ class Daemon:
             app, board, lambda: {c.name: c for c in self.config.local_checks()},
             self.scheduler.poke))
 
-    def _trap_metrics(self, out: Exposition) -> None:
-        if self.traps is not None:
-            out.metric("monitord_snmp_traps_total", "counter",
-                       "SNMP trap receiver counters by outcome.",
-                       [({"outcome": k}, float(v)) for k, v in sorted(self.traps.stats.items())])
-
     def _wire_alerting(self, alerting: Alerting) -> None:
         self.result_listeners.append(alerting.on_result)
         self.scheduler.next_delay = alerting.next_delay
-        self.metric_sources.append(alerting.metrics)
         self.health_checks.append(alerting.health_problem)
-        self.api_routes.append(lambda app, gate: operator_routes(app, gate, alerting))
+
+    def _api_views(self, alerting: Alerting) -> Views:
+        """What the API may see and do: the daemon through DaemonView, the rest through
+        alerting; other features' endpoints come from ``api_routes``."""
+        daemon = DaemonView(self, alerting)
+        return Views(clock=self.clock, health=self, checks=daemon, states=alerting,
+                     incidents=alerting, silences=alerting, samples=daemon,
+                     routes=tuple(self.api_routes))
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -336,26 +335,43 @@ class Daemon:
                 problems.append(problem)
         return problems
 
-    def snapshot(self) -> dict[str, Any]:
-        """Every check with its state and last result per location."""
-        checks = []
-        for config in self.config.local_checks():
-            state = self.states.get(config.name, CheckState())
-            checks.append({
-                "check": config.name,
-                "type": config.type,
-                "labels": config.alert_labels(),
-                "status": state.status.name if state.status is not None else "PENDING",
-                "since": state.since.isoformat() if state.since else None,
-                "results": [r.to_json() for r in state.last.values()],
-            })
-        incidents = self.alerting.incidents_json() if self.alerting is not None else []
-        states = self.alerting.check_states() if self.alerting is not None else {}
-        for entry in checks:
-            view = states.get(str(entry["check"]))
-            if view is not None:
-                entry["state"] = view.state
-                entry["flapping"] = view.flapping
-        return {"location": self.config.monitord.location, "checks": checks,
-                "incidents": [i for i in incidents if i["ended_at"] is None]}
 
+class DaemonView:
+    """The daemon as the API reads it (``api.views.Checks`` and ``MetricsSamples``), read
+    anew at each request so that a reload shows at once."""
+
+    def __init__(self, daemon: Daemon, alerting: Alerting) -> None:
+        self._daemon = daemon
+        self._alerting = alerting
+
+    @property
+    def location(self) -> str:
+        return self._daemon.config.monitord.location
+
+    def checks(self) -> tuple[CheckConfig, ...]:
+        return self._daemon.config.local_checks()
+
+    def results(self) -> Mapping[str, CheckState]:
+        return self._daemon.states
+
+    def check_runs(self) -> int:
+        return self._daemon.scheduler.runs
+
+    def checks_in_flight(self) -> int:
+        return self._daemon.scheduler.in_flight
+
+    def scheduler_lag(self, percentile: float) -> float:
+        return self._daemon.scheduler.lag.percentile(percentile)
+
+    def reloads(self) -> int:
+        return self._daemon.reloads
+
+    def reload_failures(self) -> int:
+        return self._daemon.reload_failures
+
+    def receivers(self) -> Mapping[str, ReceiverStats]:
+        return self._alerting.receiver_stats()
+
+    def trap_counters(self) -> Mapping[str, int] | None:
+        traps = self._daemon.traps
+        return traps.stats if traps is not None else None

@@ -1,12 +1,16 @@
-"""Prometheus text exposition of the daemon's state (no client library needed)."""
+"""Prometheus text exposition of the daemon's state (no client library needed).
+
+Every metric is named and described here; the daemon only hands out the numbers
+(``views.MetricsSamples`` and friends), read at each scrape.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from monitord.app import Daemon
+from monitord.api.views import Checks, Incidents, MetricsSamples
+
+QUANTILES = (50, 90, 99)
 
 
 def _escape(value: str) -> str:
@@ -32,10 +36,21 @@ class Exposition:
         return "\n".join(self._lines) + "\n"
 
 
-def render(daemon: Daemon) -> str:
+def render(checks: Checks, samples: MetricsSamples, incidents: Incidents) -> str:
     out = Exposition()
+    _checks(out, checks)
+    _daemon(out, samples)
+    _delivery(out, samples)
+    open_incidents = [i for i in incidents.incidents() if not i.ended_at]
+    out.metric("monitord_incidents_open", "gauge", "Open incidents.",
+               [({}, len(open_incidents))])
+    _traps(out, samples)
+    return out.text()
+
+
+def _checks(out: Exposition, checks: Checks) -> None:
     status, duration = [], []
-    for name, state in sorted(daemon.states.items()):
+    for name, state in sorted(checks.results().items()):
         for result in state.last.values():
             labels = {"check": name, "type": result.type, "location": result.location}
             status.append((labels, float(result.status)))
@@ -44,18 +59,42 @@ def render(daemon: Daemon) -> str:
                "Last status per check and location (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
                status)
     out.metric("monitord_check_duration_seconds", "gauge", "Duration of the last run.", duration)
-    scheduler = daemon.scheduler
+
+
+def _daemon(out: Exposition, samples: MetricsSamples) -> None:
     out.metric("monitord_check_runs_total", "counter", "Check runs since start.",
-               [({}, scheduler.runs)])
+               [({}, samples.check_runs())])
     out.metric("monitord_checks_in_flight", "gauge", "Check runs in progress.",
-               [({}, scheduler.in_flight)])
+               [({}, samples.checks_in_flight())])
     out.metric("monitord_scheduler_lag_seconds", "summary",
                "How late check runs started compared with their plan (recent runs).",
-               [({"quantile": str(q / 100)}, scheduler.lag.percentile(q)) for q in (50, 90, 99)])
+               [({"quantile": str(q / 100)}, samples.scheduler_lag(q)) for q in QUANTILES])
     out.metric("monitord_reloads_total", "counter", "Successful configuration reloads.",
-               [({}, daemon.reloads)])
+               [({}, samples.reloads())])
     out.metric("monitord_reload_failures_total", "counter", "Rejected configuration reloads.",
-               [({}, daemon.reload_failures)])
-    for extra in daemon.metric_sources:
-        extra(out)
-    return out.text()
+               [({}, samples.reload_failures())])
+
+
+def _delivery(out: Exposition, samples: MetricsSamples) -> None:
+    stats = samples.receivers()
+    out.metric("monitord_outbox_pending", "gauge", "Notifications waiting for delivery.",
+               [({"receiver": n}, s.pending) for n, s in stats.items()])
+    out.metric("monitord_outbox_oldest_seconds", "gauge",
+               "Age of the oldest pending notification.",
+               [({"receiver": n}, s.oldest_age) for n, s in stats.items()])
+    out.metric("monitord_notifications_sent_total", "counter", "Delivered notifications.",
+               [({"receiver": n}, s.sent) for n, s in stats.items()])
+    out.metric("monitord_notifications_failed_total", "counter",
+               "Notifications given up.", [({"receiver": n}, s.failed)
+                                          for n, s in stats.items()])
+    out.metric("monitord_receiver_failing", "gauge", "1 while a receiver keeps failing.",
+               [({"receiver": n}, 1.0 if s.failing_since else 0.0)
+                for n, s in stats.items()])
+
+
+def _traps(out: Exposition, samples: MetricsSamples) -> None:
+    counters = samples.trap_counters()
+    if counters is not None:
+        out.metric("monitord_snmp_traps_total", "counter",
+                   "SNMP trap receiver counters by outcome.",
+                   [({"outcome": k}, float(v)) for k, v in sorted(counters.items())])

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from aiohttp import web
 
+from monitord.api.auth import TokenGate
+from monitord.api.status import incident_json, silence_json
+from monitord.api.views import Views
 from monitord.config.durations import parse_duration
 from monitord.qualify.engine import UnknownIncident
-
-if TYPE_CHECKING:
-    from monitord.alerting import Alerting
-    from monitord.api.server import TokenGate
 
 log = structlog.get_logger("monitord.api")
 
@@ -56,10 +55,43 @@ def _time(value: Any, key: str) -> datetime:
     return when.astimezone(timezone.utc)
 
 
-def operator_routes(app: web.Application, gate: TokenGate, alerting: Alerting) -> None:
+def _silence_times(body: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
+    """(starts_at, ends_at) of a new silence: starts now unless told; ends_at or a duration."""
+    starts = _time(body["starts_at"], "starts_at") if "starts_at" in body else now
+    if "ends_at" in body:
+        ends = _time(body["ends_at"], "ends_at")
+    elif "duration" in body:
+        try:
+            ends = starts + timedelta(seconds=parse_duration(str(body["duration"])))
+        except ValueError as exc:
+            raise _bad(f"duration: {exc}") from None
+    else:
+        raise _bad("give ends_at or duration")
+    if ends <= starts:
+        raise _bad("ends_at must be after starts_at")
+    return starts, ends
+
+
+def _matchers(body: dict[str, Any]) -> list[str]:
+    matchers = body.get("matchers")
+    if (not isinstance(matchers, list) or not matchers or len(matchers) > MAX_MATCHERS
+            or not all(isinstance(m, str) for m in matchers)):
+        raise _bad(f"matchers: expected 1 to {MAX_MATCHERS} strings like \"service=shop\"")
+    return matchers
+
+
+def _not_found(message: str) -> web.HTTPNotFound:
+    return web.HTTPNotFound(text=json.dumps({"error": message}),
+                            content_type="application/json")
+
+
+def operator_routes(app: web.Application, gate: TokenGate, views: Views) -> None:
+    """Incidents (list, acknowledge) and silences (list, add, expire), over the views."""
+    alerts, silences, clock = views.incidents, views.silences, views.clock
+
     async def incidents(request: web.Request) -> web.Response:
         gate.require(request, write=True)
-        return web.json_response({"incidents": alerting.incidents_json()})
+        return web.json_response({"incidents": [incident_json(i) for i in alerts.incidents()]})
 
     async def ack(request: web.Request) -> web.Response:
         gate.require(request, write=True)
@@ -68,39 +100,25 @@ def operator_routes(app: web.Application, gate: TokenGate, alerting: Alerting) -
         comment = _text(body, "comment")
         incident = request.match_info["id"]
         try:
-            events = await alerting.acknowledge(incident, by, comment)
+            events = await alerts.acknowledge(incident, by, comment)
         except UnknownIncident:
-            raise web.HTTPNotFound(text=json.dumps({"error": f"no open incident {incident}"}),
-                                   content_type="application/json") from None
+            raise _not_found(f"no open incident {incident}") from None
         log.info("incident_acknowledged", incident=incident, by=by)
         return web.json_response({"acknowledged": incident, "events": len(events)})
 
     async def list_silences(request: web.Request) -> web.Response:
         gate.require(request, write=True)
-        return web.json_response({"silences": alerting.silences_json()})
+        now = clock.now()
+        return web.json_response({"silences": [silence_json(s, now)
+                                               for s in silences.silences(now)]})
 
     async def add_silence(request: web.Request) -> web.Response:
         gate.require(request, write=True)
         body = await _json_body(request)
-        matchers = body.get("matchers")
-        if (not isinstance(matchers, list) or not matchers or len(matchers) > MAX_MATCHERS
-                or not all(isinstance(m, str) for m in matchers)):
-            raise _bad(f"matchers: expected 1 to {MAX_MATCHERS} strings like \"service=shop\"")
-        now = alerting.clock.now()
-        starts = _time(body["starts_at"], "starts_at") if "starts_at" in body else now
-        if "ends_at" in body:
-            ends = _time(body["ends_at"], "ends_at")
-        elif "duration" in body:
-            try:
-                ends = starts + timedelta(seconds=parse_duration(str(body["duration"])))
-            except ValueError as exc:
-                raise _bad(f"duration: {exc}") from None
-        else:
-            raise _bad("give ends_at or duration")
-        if ends <= starts:
-            raise _bad("ends_at must be after starts_at")
+        matchers = _matchers(body)
+        starts, ends = _silence_times(body, clock.now())
         try:
-            silence = await alerting.add_silence(
+            silence = await silences.add_silence(
                 matchers, starts, ends, _text(body, "created_by", "api", limit=200),
                 _text(body, "comment"))
         except ValueError as exc:
@@ -112,10 +130,9 @@ def operator_routes(app: web.Application, gate: TokenGate, alerting: Alerting) -
         gate.require(request, write=True)
         silence_id = request.match_info["id"]
         try:
-            await alerting.expire_silence(silence_id)
+            await silences.expire_silence(silence_id)
         except KeyError:
-            raise web.HTTPNotFound(text=json.dumps({"error": f"no silence {silence_id}"}),
-                                   content_type="application/json") from None
+            raise _not_found(f"no silence {silence_id}") from None
         log.info("silence_expired", id=silence_id)
         return web.json_response({"expired": silence_id})
 

@@ -1,0 +1,69 @@
+"""The JSON views of the daemon's state: status (also behind the status page), incidents,
+silences. Times of incidents and silences are ISO 8601 with a ``Z``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from monitord.api.views import (
+    CheckDescription,
+    CheckResults,
+    Checks,
+    CheckStates,
+    IncidentRecord,
+    Incidents,
+    SilenceRecord,
+)
+
+
+def iso(when: datetime | None) -> str | None:
+    return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def incident_json(view: IncidentRecord) -> dict[str, Any]:
+    return {
+        "id": view.id, "check": view.check, "status": view.status.name,
+        "phase": view.phase.value if view.phase else None, "summary": view.summary,
+        "started_at": iso(view.started_at), "ended_at": iso(view.ended_at),
+        "notified": view.notified, "acknowledged_by": view.acknowledged_by,
+        "acknowledged_at": iso(view.acknowledged_at), "ack_comment": view.ack_comment,
+        "held": view.held, "caused_by": list(view.caused_by),
+    }
+
+
+def silence_json(silence: SilenceRecord, now: datetime) -> dict[str, Any]:
+    return {
+        "id": silence.id, "matchers": [str(m) for m in silence.matchers],
+        "starts_at": iso(silence.starts_at), "ends_at": iso(silence.ends_at),
+        "created_by": silence.created_by, "comment": silence.comment,
+        "active": silence.active(now),
+    }
+
+
+def _check_json(config: CheckDescription, state: CheckResults | None) -> dict[str, Any]:
+    status = state.status if state is not None else None
+    since = state.since if state is not None else None
+    return {
+        "check": config.name,
+        "type": config.type,
+        "labels": config.alert_labels(),
+        "status": status.name if status is not None else "PENDING",
+        "since": since.isoformat() if since else None,
+        "results": [r.to_json() for r in state.last.values()] if state is not None else [],
+    }
+
+
+def status_json(checks: Checks, states: CheckStates, incidents: Incidents) -> dict[str, Any]:
+    """Every check with its state and last result per location, and the open incidents."""
+    results = checks.results()
+    entries = [_check_json(c, results.get(c.name)) for c in checks.checks()]
+    open_incidents = [incident_json(i) for i in incidents.incidents()]
+    qualified = states.check_states()
+    for entry in entries:
+        view = qualified.get(str(entry["check"]))
+        if view is not None:
+            entry["state"] = view.state
+            entry["flapping"] = view.flapping
+    return {"location": checks.location, "checks": entries,
+            "incidents": [i for i in open_incidents if i["ended_at"] is None]}

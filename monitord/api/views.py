@@ -1,0 +1,211 @@
+"""What the API may read from, and ask of, the running daemon: narrow views given at start.
+
+The API renders (JSON, Prometheus text, the status page); the daemon only exposes data. The
+views are structural Protocols, so the daemon's objects satisfy them without importing the
+API, and the API imports neither the daemon nor the alerting edge: the arrows point one way.
+Every view is read at request time, so a reload shows at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from aiohttp import web
+
+from monitord.api.auth import TokenGate
+from monitord.clock import Clock
+from monitord.model import Phase, Result, Status
+
+# -- the shapes of the data the views hand out ----------------------------------------------
+
+
+class CheckDescription(Protocol):
+    """A configured check, as far as the API shows it."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def type(self) -> str: ...
+
+    def alert_labels(self) -> dict[str, str]: ...
+
+
+class CheckResults(Protocol):
+    """What the daemon last saw of one check: its status and last result per location."""
+
+    @property
+    def status(self) -> Status | None: ...
+
+    @property
+    def since(self) -> datetime | None: ...
+
+    @property
+    def last(self) -> Mapping[str, Result]: ...
+
+
+class CheckQualification(Protocol):
+    """Where qualification stands for one check (``ok``, ``confirming``, ``problem``…)."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def flapping(self) -> bool: ...
+
+
+class IncidentRecord(Protocol):
+    """One incident, as the operator endpoints and the status page show it."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def check(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def phase(self) -> Phase | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def started_at(self) -> datetime: ...
+    @property
+    def ended_at(self) -> datetime | None: ...
+    @property
+    def notified(self) -> bool: ...
+    @property
+    def acknowledged_by(self) -> str | None: ...
+    @property
+    def acknowledged_at(self) -> datetime | None: ...
+    @property
+    def ack_comment(self) -> str: ...
+    @property
+    def held(self) -> str: ...
+    @property
+    def caused_by(self) -> Sequence[str]: ...
+
+
+class SilenceRecord(Protocol):
+    """One silence; its matchers render as text (``service=shop``)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def matchers(self) -> Sequence[object]: ...
+    @property
+    def starts_at(self) -> datetime: ...
+    @property
+    def ends_at(self) -> datetime: ...
+    @property
+    def created_by(self) -> str: ...
+    @property
+    def comment(self) -> str: ...
+
+    def active(self, now: datetime) -> bool: ...
+
+
+class ReceiverSample(Protocol):
+    """The delivery queue of one receiver and its counters since the process started."""
+
+    @property
+    def pending(self) -> int: ...
+    @property
+    def oldest_age(self) -> float: ...
+    @property
+    def sent(self) -> int: ...
+    @property
+    def failed(self) -> int: ...
+    @property
+    def failing_since(self) -> datetime | None: ...
+
+
+# -- the views ------------------------------------------------------------------------------
+
+
+class Health(Protocol):
+    def health_problems(self) -> list[str]:
+        """Empty when everything is fine; otherwise one line per problem (for /healthz)."""
+        ...
+
+
+class Checks(Protocol):
+    """The checks this daemon runs and what it last saw of each."""
+
+    @property
+    def location(self) -> str: ...
+
+    def checks(self) -> Sequence[CheckDescription]:
+        """The checks this instance runs, in configuration order."""
+        ...
+
+    def results(self) -> Mapping[str, CheckResults]:
+        """By check name; a check without a result yet may be missing."""
+        ...
+
+
+class CheckStates(Protocol):
+    def check_states(self) -> Mapping[str, CheckQualification]:
+        """By check name: where qualification stands now."""
+        ...
+
+
+class Incidents(Protocol):
+    def incidents(self) -> Sequence[IncidentRecord]: ...
+
+    async def acknowledge(self, incident: str, by: str, comment: str) -> Sequence[object]:
+        """The events the acknowledgement produced; raises UnknownIncident."""
+        ...
+
+
+class Silences(Protocol):
+    def silences(self, now: datetime) -> Sequence[SilenceRecord]: ...
+
+    async def add_silence(self, matchers: Sequence[str], starts_at: datetime | None,
+                          ends_at: datetime, by: str, comment: str) -> SilenceRecord:
+        """Raises ValueError when a matcher or the times are invalid."""
+        ...
+
+    async def expire_silence(self, silence_id: str) -> None:
+        """Raises KeyError for an unknown silence."""
+        ...
+
+
+class MetricsSamples(Protocol):
+    """The daemon's counters and gauges, read at each scrape of /metrics."""
+
+    def check_runs(self) -> int: ...
+    def checks_in_flight(self) -> int: ...
+
+    def scheduler_lag(self, percentile: float) -> float:
+        """Seconds check runs started late (recent runs), at this percentile (0-100)."""
+        ...
+
+    def reloads(self) -> int: ...
+    def reload_failures(self) -> int: ...
+
+    def receivers(self) -> Mapping[str, ReceiverSample]: ...
+
+    def trap_counters(self) -> Mapping[str, int] | None:
+        """By outcome; None when no SNMP trap receiver runs."""
+        ...
+
+
+RouteInstaller = Callable[[web.Application, TokenGate], None]
+
+
+@dataclass(frozen=True)
+class Views:
+    """Everything the API reads or asks, handed to ``build_app``/``start``."""
+
+    clock: Clock
+    health: Health
+    checks: Checks
+    states: CheckStates
+    incidents: Incidents
+    silences: Silences
+    samples: MetricsSamples
+    # Endpoints of other features (e.g. heartbeat pings), installed after the API's own.
+    routes: Sequence[RouteInstaller] = field(default_factory=tuple)
