@@ -27,10 +27,10 @@ from functools import partial
 
 import structlog
 
+from monitord import eventcodec
 from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.model import Notification
-from monitord.notify import codec
 from monitord.notify.base import DeliveryResult, SendContext, Sender, Verdict
 from monitord.notify.health import ReceiverAlert, ReceiverWatch
 from monitord.notify.retry import RetryPolicy
@@ -87,7 +87,7 @@ def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification]) -> 
         cursor = conn.execute(
             "INSERT INTO outbox (receiver, id, notification, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (receiver, id) DO NOTHING",
-            (notification.receiver, notification.id, codec.dumps(notification), created),
+            (notification.receiver, notification.id, eventcodec.dumps(notification), created),
         )
         if cursor.rowcount == 0:
             continue
@@ -340,7 +340,7 @@ def _head(conn: sqlite3.Connection, receiver: str) -> _Row | None:
     problem = ""
     threads: dict[str, str] = {}
     try:
-        notification = codec.loads(text)
+        notification = eventcodec.loads(text)
     except (ValueError, KeyError, TypeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     else:

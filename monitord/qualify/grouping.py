@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from monitord import eventcodec
 from monitord.model import AlertEvent, EventKind, Notification
-from monitord.notify import codec as notify_codec
 from monitord.qualify.times import as_utc
 from monitord.route.matchers import format_labels
 
@@ -162,7 +162,7 @@ class Grouper:
         self._next_entry += 1
         group.append(entry, event)
         if self._encoded is None or self._encoded[0] is not event:
-            self._encoded = (event, notify_codec.dumps_event(event))
+            self._encoded = (event, eventcodec.dumps_event(event))
         self._added[entry] = (entry, group.receiver, group.key, self._encoded[1])
 
     def _drop(self, group: _Group, entry: int) -> None:
@@ -248,5 +248,5 @@ class Grouper:
             if owner is None:
                 self._removed.add(entry)  # its group is gone: the row is garbage
                 continue
-            owner.append(entry, notify_codec.loads_event(text))
+            owner.append(entry, eventcodec.loads_event(text))
             self._next_entry = max(self._next_entry, entry + 1)
