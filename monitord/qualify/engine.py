@@ -1,7 +1,7 @@
 """The qualification engine: check results in, few and well-explained alert events out.
 
 Pure: it never reads the clock (``now`` is passed to every call), does no I/O, and keeps its
-state in memory. :mod:`monitord.qualify.persist` saves what changed (``take_changes``) and
+state in memory. :mod:`monitord.qualify_store` saves what changed (``take_changes``) and
 rebuilds an engine after a restart. One result goes through: confirmation at its location
 (soft/hard) -> quorum across locations -> flap history -> the incident -> holds (dependency,
 silence, maintenance) -> the one event, if any, that brings receivers up to date.
@@ -302,7 +302,10 @@ class Qualifier:
     def add_silence(self, matchers: Sequence[str | Matcher], starts_at: datetime,
                     ends_at: datetime, created_by: str, comment: str, now: datetime,
                     silence_id: str | None = None) -> Silence:
-        """Add a silence (raises ValueError when invalid). It mutes from its start on."""
+        """Add a silence (raises ValueError when invalid). It mutes from its start on.
+
+        ``silence_id`` comes from the caller (the daemon draws a random one); without it the
+        id is derived from the silence, so the engine stays deterministic."""
         now = as_utc(now)
         silence = self._silences.add(matchers, as_utc(starts_at), as_utc(ends_at), created_by,
                                      comment, now, silence_id)
@@ -393,7 +396,7 @@ class Qualifier:
     # -- persistence and views -----------------------------------------------------------
 
     def restore(self, checks: Mapping[str, str], incidents: Iterable[Incident]) -> None:
-        """Load saved state (``persist.load_qualifier`` calls this on a fresh engine)."""
+        """Load saved state (``qualify_store.load_qualifier`` calls this on a fresh engine)."""
         for name, text in checks.items():
             state = self._checks.get(name)
             if state is None:

@@ -102,7 +102,7 @@ class GroupChanges:
 
 class Grouper:
     """Pending groups per receiver. Pure: ``now`` is passed in; :meth:`take_changes` gives
-    the rows ``persist.save_grouper`` writes."""
+    the rows ``qualify_store.save_grouper`` writes."""
 
     def __init__(self) -> None:
         self._groups: dict[GroupId, _Group] = {}
@@ -237,7 +237,7 @@ class Grouper:
         return changes
 
     def restore(self, groups: Iterable[GroupRow], entries: Iterable[EntryRow]) -> None:
-        """Rebuild from saved rows (``persist.load_grouper`` calls this on a new Grouper)."""
+        """Rebuild from saved rows (``qualify_store.load_grouper`` calls this on a new Grouper)."""
         for receiver, key, text in groups:
             group = _Group.from_json(receiver, key, text)
             self._groups[(receiver, key)] = group
