@@ -10,7 +10,6 @@ instants a route's time intervals change (the morning hand-over).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
 import uuid
 from collections.abc import Sequence
@@ -165,9 +164,7 @@ class Alerting:
             if deadlines:
                 delay = min(MAX_SLEEP, max(0.0, (min(deadlines) - now).total_seconds()))
             self._wake.clear()
-            # asyncio.TimeoutError is not the builtin one before Python 3.11
-            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await self.clock.wait_until(self.clock.monotonic() + delay, self._wake)
             now = self.clock.now()
             self.pipeline.tick(now)
             self.pipeline.hand_over(now)
