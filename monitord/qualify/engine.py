@@ -14,8 +14,13 @@ from datetime import datetime, timedelta
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, EventKind, LocationState, Result, Status
-from monitord.qualify import codec
-from monitord.qualify.codec import QualifyChanges
+from monitord.qualify.codec import (
+    QualifyChanges,
+    check_row,
+    incident_row,
+    restore_check,
+    silence_row,
+)
 from monitord.qualify.dependencies import Dependencies
 from monitord.qualify.diagnosis import Facts, diagnose
 from monitord.qualify.incidents import Incident, Told, incident_id, next_event
@@ -402,7 +407,7 @@ class Qualifier:
             if state is None:
                 self._deleted_checks.add(name)
             else:
-                codec.restore_check(state, text)
+                restore_check(state, text)
         for inc in incidents:
             state = self._checks.get(inc.check)
             if state is None or state.incident is not None:
@@ -414,11 +419,11 @@ class Qualifier:
     def take_changes(self) -> QualifyChanges:
         """What changed since the previous call, encoded; clears the record."""
         changes = QualifyChanges(
-            checks=tuple(codec.check_row(self._checks[n]) for n in sorted(self._dirty_checks)
+            checks=tuple(check_row(self._checks[n]) for n in sorted(self._dirty_checks)
                          if n in self._checks),
             deleted_checks=tuple(sorted(self._deleted_checks)),
-            incidents=tuple(codec.incident_row(i) for i in self._dirty_incidents.values()),
-            silences=tuple(codec.silence_row(self._silences.get(s))
+            incidents=tuple(incident_row(i) for i in self._dirty_incidents.values()),
+            silences=tuple(silence_row(self._silences.get(s))
                            for s in sorted(self._dirty_silences - self._deleted_silences)),
             deleted_silences=tuple(sorted(self._deleted_silences)),
         )
