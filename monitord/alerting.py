@@ -10,23 +10,24 @@ instants a route's time intervals change (the morning hand-over).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sqlite3
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from monitord import qualify_store
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, Notification, Result
 from monitord.notify import outbox as outbox_mod
 from monitord.notify.base import SenderEnv
 from monitord.notify.outbox import Outbox, ReceiverStats
 from monitord.notify.registry import build_senders
-from monitord.qualify import QualifySettings, persist
+from monitord.qualify import QualifySettings
 from monitord.qualify.handover import Target
-from monitord.qualify.pipeline import Batch, Pipeline, load
+from monitord.qualify.pipeline import Batch, Pipeline
 from monitord.qualify.silences import Silence
 from monitord.qualify.snapshot import CheckView, IncidentView
 from monitord.route.routes import Router
@@ -83,13 +84,14 @@ class Alerting:
 
     async def open(self) -> None:
         """Migrate the schema and resume the pipeline from the store."""
-        await persist.migrate(self.store)
+        await qualify_store.migrate(self.store)
         await outbox_mod.migrate(self.store)
         config = self.config
         settings = qualify_settings(config)
 
         def resume(conn: sqlite3.Connection) -> Pipeline:
-            return load(conn, config.checks, self._targets, settings, config.maintenance)
+            return qualify_store.load(conn, config.checks, self._targets, settings,
+                                      config.maintenance)
 
         self.pipeline = await self.store.call(resume)
         self.outbox = self._build_outbox(config)
@@ -163,9 +165,7 @@ class Alerting:
             if deadlines:
                 delay = min(MAX_SLEEP, max(0.0, (min(deadlines) - now).total_seconds()))
             self._wake.clear()
-            # asyncio.TimeoutError is not the builtin one before Python 3.11
-            with contextlib.suppress(asyncio.TimeoutError, TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            await self.clock.wait_until(self.clock.monotonic() + delay, self._wake)
             now = self.clock.now()
             self.pipeline.tick(now)
             self.pipeline.hand_over(now)
@@ -233,7 +233,7 @@ class Alerting:
         assert self.pipeline is not None
         now = self.clock.now()
         silence = self.pipeline.qualifier.add_silence(matchers, starts_at or now, ends_at, by,
-                                                      comment, now)
+                                                      comment, now, uuid.uuid4().hex)
         await self.commit(now)
         self._wake.set()
         return silence
@@ -278,6 +278,6 @@ class Alerting:
 
 
 def _write(conn: sqlite3.Connection, batch: Batch) -> None:
-    batch.write(conn)
+    qualify_store.write(conn, batch)
     if batch.notifications:
         outbox_mod.enqueue(conn, batch.notifications)

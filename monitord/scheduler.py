@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import structlog
 
 from monitord.checks.base import Check
-from monitord.clock import Clock, SystemClock
+from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.config.schema import CheckConfig
 from monitord.model import Result
@@ -68,7 +68,7 @@ class _Entry:
     config: CheckConfig
     check: Check
     task: asyncio.Task[None] | None = None
-    wake: asyncio.Future[None] | None = None
+    wake: asyncio.Event | None = None  # cleared while the loop sleeps: poke() may set it
     running: bool = False
 
 
@@ -148,9 +148,9 @@ class Scheduler:
     def poke(self, name: str) -> bool:
         """Run ``name`` now (a trap or an operator asked); False if unknown or running."""
         entry = self._entries.get(name)
-        if entry is None or entry.running or entry.wake is None or entry.wake.done():
+        if entry is None or entry.running or entry.wake is None or entry.wake.is_set():
             return False
-        entry.wake.set_result(None)
+        entry.wake.set()
         return True
 
     def checks(self) -> list[CheckConfig]:
@@ -212,27 +212,10 @@ class Scheduler:
                 planned = now + (planned - now) % delay if delay > 0 else now
 
     async def _sleep_until(self, entry: _Entry, deadline: float) -> None:
-        delay = deadline - self.clock.monotonic()
-        loop = asyncio.get_running_loop()
-        wake = entry.wake = loop.create_future()
-        if delay <= 0:
-            return
-        if isinstance(self.clock, SystemClock):
-            # The common case: one timer on the wake future, no task per sleep (this runs
-            # a thousand times a second with 5,000 checks).
-            timer = loop.call_later(delay, _wake_up, wake)
-            try:
-                await wake
-            finally:
-                timer.cancel()
-            return
-        sleeper = loop.create_task(self.clock.sleep(delay))
+        if entry.wake is None:
+            entry.wake = asyncio.Event()
+        entry.wake.clear()
         try:
-            await asyncio.wait((sleeper, wake), return_when=asyncio.FIRST_COMPLETED)
+            await self.clock.wait_until(deadline, entry.wake)
         finally:
-            sleeper.cancel()
-
-
-def _wake_up(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
+            entry.wake.set()  # the sleep is over: a poke now would be lost, so refuse it

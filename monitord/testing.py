@@ -11,8 +11,9 @@ from datetime import datetime, timedelta, timezone
 class FakeClock:
     """A clock that only moves when told to.
 
-    ``sleep`` parks the caller until :meth:`advance` moves time past its deadline, so
-    timing logic is tested in virtual time without real waits.
+    ``sleep`` and ``wait_until`` park the caller until :meth:`advance` moves time past its
+    deadline (or, for ``wait_until``, its event is set), so timing logic is tested in virtual
+    time without real waits.
     """
 
     def __init__(self, start: datetime | None = None) -> None:
@@ -34,6 +35,23 @@ class FakeClock:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._sleepers, (self._mono + seconds, next(self._seq), fut))
         await fut
+
+    async def wait_until(self, deadline: float, wake: asyncio.Event) -> bool:
+        """Like ``sleep`` until ``deadline`` (in virtual time), cut short by ``wake``."""
+        if wake.is_set():
+            return True
+        if deadline <= self._mono:
+            await asyncio.sleep(0)
+            return wake.is_set()
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
+        waiter = asyncio.ensure_future(wake.wait())
+        try:
+            await asyncio.wait((fut, waiter), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            fut.cancel()
+            waiter.cancel()
+        return wake.is_set()
 
     async def advance(self, seconds: float) -> None:
         """Move time forward, waking sleepers in deadline order and letting them run."""

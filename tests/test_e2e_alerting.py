@@ -2,7 +2,7 @@
 
 A problem is confirmed, notified once, and its recovery follows — also when the daemon is
 killed (SIGKILL) in the middle of the incident and restarted. (A kill in the middle of a
-confirmation is aimed precisely in tests/test_qualify_persist.py, where a feeder process is
+confirmation is aimed precisely in tests/test_qualify_store.py, where a feeder process is
 killed between two results.)
 """
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from monitord import eventcodec as codec
 from monitord.model import EventKind, Notification, Status
-from monitord.notify import codec
 from monitord.notify.formats import alertmanager, json_format, pagerduty
 from monitord.notify.formats.fields import incidents
 from tests.support.alerts import event, notification

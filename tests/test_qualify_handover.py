@@ -5,13 +5,15 @@ from __future__ import annotations
 import sqlite3
 import textwrap
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 
 import pytest
 
+from monitord import qualify_store as persist
 from monitord.configfile import Config, load_config
 from monitord.model import AlertEvent, EventKind, Notification
-from monitord.qualify import Grouper, Qualifier, QualifySettings, persist
+from monitord.qualify import Grouper, Qualifier, QualifySettings
 from monitord.qualify.handover import HandOver
 from monitord.qualify.pipeline import Pipeline
 from monitord.route.routes import Router
@@ -122,7 +124,7 @@ async def test_hand_over_state_survives_a_restart(config: Config, tmp_path: Path
     p.process(result("shop", "C", NIGHT), NIGHT)
     batch = p.take_batch(at(NIGHT, 1))
     assert [n.receiver for n in batch.notifications] == ["oncall"]
-    await store.transaction(batch.write)
+    await store.transaction(partial(persist.write, batch=batch))
 
     def reload(conn: sqlite3.Connection) -> HandOver:
         return persist.load_handover(conn)

@@ -1,4 +1,8 @@
-"""Start-up check that every secret the config refers to can be read.
+"""Reading secrets: the one way on the event loop, and the start-up check that each can be read.
+
+A secret is read when it is used (so a rotated password file is picked up without a reload),
+through :func:`read_secret`, which reads a file off the event loop: a blocking ``open()`` per
+notification or per poll would stall every check behind a slow disk.
 
 ``check-config`` validates a file on any machine (the secrets may live only on the server);
 ``run`` calls :func:`unreadable_secrets` first, so a missing password file is a clear start-up
@@ -7,11 +11,20 @@ error (exit 2) instead of a failure at 3 a.m. when the first alert is sent.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from monitord.config.reader import SecretRef
+
+
+async def read_secret(ref: SecretRef) -> str:
+    """The secret's value, stripped of its trailing newline; raises OSError (the file) or
+    KeyError (the environment variable is not set), as :meth:`SecretRef.read` does."""
+    if ref.file is None:
+        return ref.read()  # the environment: no I/O, no thread
+    return await asyncio.to_thread(ref.read)
 
 
 def _walk(value: Any, path: str, seen: set[int]) -> Iterator[tuple[str, SecretRef]]:

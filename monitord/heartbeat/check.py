@@ -18,7 +18,6 @@ no board and the check is UNKNOWN.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -27,6 +26,7 @@ from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
 from monitord.config.reader import SecretRef, Table, to_duration
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import read_secret
 from monitord.heartbeat.board import RESOURCE, Beat, HeartbeatBoard
 from monitord.model import Outcome, Phase, Status
 
@@ -66,7 +66,7 @@ def parse(table: Table) -> HeartbeatSpec:
 
 async def read_token(ref: SecretRef) -> str:
     """The check's token; raises OSError/KeyError (unreadable) or ValueError (empty)."""
-    token = await asyncio.to_thread(ref.read)
+    token = await read_secret(ref)
     if not token.strip():
         raise ValueError("the token is empty")
     return token

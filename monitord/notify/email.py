@@ -15,6 +15,7 @@ from dataclasses import replace
 import aiosmtplib
 
 from monitord.compat import timeout
+from monitord.config.secrets import read_secret
 from monitord.model import EventKind, Notification
 from monitord.notify import email_message
 from monitord.notify.base import (
@@ -48,7 +49,7 @@ class EmailSender:
         everyone = (*self.receiver.to, *self.receiver.cc)
         recipients = list(context.parts) if context.parts is not None else list(everyone)
         try:
-            password = self.smtp.password.read() if self.smtp.password else None
+            password = await read_secret(self.smtp.password) if self.smtp.password else None
         except (OSError, KeyError) as exc:
             return DeliveryResult.retry(
                 f"cannot read the SMTP password ({self.smtp.password.describe()}): {exc}"

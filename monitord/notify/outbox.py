@@ -27,10 +27,10 @@ from functools import partial
 
 import structlog
 
+from monitord import eventcodec
 from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.model import Notification
-from monitord.notify import codec
 from monitord.notify.base import DeliveryResult, SendContext, Sender, Verdict
 from monitord.notify.health import ReceiverAlert, ReceiverWatch
 from monitord.notify.retry import RetryPolicy
@@ -87,7 +87,7 @@ def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification]) -> 
         cursor = conn.execute(
             "INSERT INTO outbox (receiver, id, notification, created_at) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (receiver, id) DO NOTHING",
-            (notification.receiver, notification.id, codec.dumps(notification), created),
+            (notification.receiver, notification.id, eventcodec.dumps(notification), created),
         )
         if cursor.rowcount == 0:
             continue
@@ -216,36 +216,21 @@ class Outbox:
                 row = await self.store.call(lambda conn: _head(conn, name))
             except sqlite3.Error as exc:
                 log.error("outbox store error", receiver=name, error=str(exc))
-                await self._idle(wakeup, self.clock.monotonic() + self.poll_interval)
+                await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
                 continue
             if row is None:
-                await self._idle(wakeup, self.clock.monotonic() + self.poll_interval)
+                await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
                 continue
             await self._watch.check(name, self.clock.now())
             now, mono = self.clock.now(), self.clock.monotonic()
             wait = row.next_attempt_at - now.timestamp()
             if wait > 0:
                 # Wake up in time to raise the receiver alert while the row waits.
-                await self._idle(wakeup, mono + min(wait, self._watch.alert_in(name, now)))
+                alert_in = self._watch.alert_in(name, now)
+                await self.clock.wait_until(mono + min(wait, alert_in), wakeup)
                 continue
             await self._deliver(name, sender, row, now)
 
-    async def _idle(self, wakeup: asyncio.Event, deadline: float) -> None:
-        """Wait until the monotonic clock reaches ``deadline`` or ``wakeup`` is set."""
-        if wakeup.is_set():
-            return
-        sleeper = asyncio.ensure_future(self._sleep_until(deadline))
-        waiter = asyncio.ensure_future(wakeup.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waiter.cancel()
-
-    async def _sleep_until(self, deadline: float) -> None:
-        # The remaining time is computed when the sleep starts, not when it was planned:
-        # the clock may have moved in between.
-        await self.clock.sleep(deadline - self.clock.monotonic())
 
     async def _deliver(self, name: str, sender: Sender, row: _Row, now: datetime) -> None:
         bound = log.bind(receiver=name, notification=row.id)
@@ -322,7 +307,7 @@ class Outbox:
                 for receiver, notification_id in orphans:
                     log.error("notification given up", receiver=receiver,
                               notification=notification_id, reason="receiver not configured")
-            await self._sleep_until(deadline)
+            await self.clock.sleep(deadline - self.clock.monotonic())
 
 
 # -- synchronous store functions (run on the store thread) --------------------------------
@@ -340,7 +325,7 @@ def _head(conn: sqlite3.Connection, receiver: str) -> _Row | None:
     problem = ""
     threads: dict[str, str] = {}
     try:
-        notification = codec.loads(text)
+        notification = eventcodec.loads(text)
     except (ValueError, KeyError, TypeError) as exc:
         problem = f"{type(exc).__name__}: {exc}"
     else:

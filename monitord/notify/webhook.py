@@ -28,6 +28,7 @@ import aiohttp
 
 from monitord import __version__
 from monitord.compat import timeout
+from monitord.config.secrets import read_secret
 from monitord.model import Notification
 from monitord.notify.base import (
     NO_CONTEXT,
@@ -53,9 +54,11 @@ class WebhookSender:
 
     async def send(self, notification: Notification,
                    context: SendContext = NO_CONTEXT) -> DeliveryResult:
+        # Secrets are read at each send (a rotated file is picked up), off the event loop.
         try:
-            headers = self._static_headers()
-            routing_key = self.receiver.routing_key.read() if self.receiver.routing_key else ""
+            headers = await self._static_headers()
+            routing_key = (await read_secret(self.receiver.routing_key)
+                           if self.receiver.routing_key else "")
         except (OSError, KeyError) as exc:
             # Kept and retried: the operator can fix the file, and the receiver alert says so.
             return DeliveryResult.retry(f"cannot read a secret of receiver {self.name}: {exc}")
@@ -85,20 +88,22 @@ class WebhookSender:
             return DeliveryResult.give_up("; ".join(refused))
         return DeliveryResult.delivered("; ".join(refused))
 
-    def _static_headers(self) -> dict[str, str]:
+    async def _static_headers(self) -> dict[str, str]:
         headers = {"User-Agent": f"monitord/{__version__}", **self.receiver.headers}
         if self.receiver.bearer_token is not None:
-            headers["Authorization"] = f"Bearer {self.receiver.bearer_token.read()}"
+            headers["Authorization"] = f"Bearer {await read_secret(self.receiver.bearer_token)}"
         elif self.receiver.username is not None and self.receiver.password is not None:
-            pair = f"{self.receiver.username}:{self.receiver.password.read()}".encode()
+            password = await read_secret(self.receiver.password)
+            pair = f"{self.receiver.username}:{password}".encode()
             headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
         return headers
 
-    def _sign(self, body: bytes) -> dict[str, str]:
+    async def _sign(self, body: bytes) -> dict[str, str]:
         if self.receiver.secret is None:
             return {}
+        secret = await read_secret(self.receiver.secret)
         stamp = str(int(self.env.clock.now().timestamp()))
-        digest = hmac.new(self.receiver.secret.read().encode(), stamp.encode() + b"." + body,
+        digest = hmac.new(secret.encode(), stamp.encode() + b"." + body,
                           hashlib.sha256).hexdigest()
         return {"X-Monitord-Timestamp": stamp, "X-Monitord-Signature": f"sha256={digest}"}
 
@@ -106,7 +111,7 @@ class WebhookSender:
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
         try:
             request_headers = {**headers, "Content-Type": "application/json",
-                               "Idempotency-Key": key, **self._sign(body)}
+                               "Idempotency-Key": key, **await self._sign(body)}
         except (OSError, KeyError) as exc:
             return DeliveryResult.retry(f"cannot read the signing secret: {exc}")
         session = self._get_session()

@@ -1,7 +1,7 @@
 """Qualification: check results -> confirmed, deduplicated, explained alert events -> groups.
 
 The pure core (no clock, no I/O) is :class:`Qualifier` and :class:`Grouper`; their state is
-saved and restored by :mod:`monitord.qualify.persist`.
+saved and restored by :mod:`monitord.qualify_store`.
 """
 
 from monitord.qualify.codec import QualifyChanges

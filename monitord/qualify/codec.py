@@ -1,7 +1,7 @@
-"""Qualification state to and from JSON text, for :mod:`monitord.qualify.persist`.
+"""Qualification state to and from JSON text, for :mod:`monitord.qualify_store`.
 
 The encoding is internal: rows written by one version are read by the same or a later one
-(the schema version in ``persist`` guards incompatible changes).
+(the schema version in ``qualify_store`` guards incompatible changes).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The qualification engine: check results in, few and well-explained alert events out.
 
 Pure: it never reads the clock (``now`` is passed to every call), does no I/O, and keeps its
-state in memory. :mod:`monitord.qualify.persist` saves what changed (``take_changes``) and
+state in memory. :mod:`monitord.qualify_store` saves what changed (``take_changes``) and
 rebuilds an engine after a restart. One result goes through: confirmation at its location
 (soft/hard) -> quorum across locations -> flap history -> the incident -> holds (dependency,
 silence, maintenance) -> the one event, if any, that brings receivers up to date.
@@ -14,8 +14,13 @@ from datetime import datetime, timedelta
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, EventKind, LocationState, Result, Status
-from monitord.qualify import codec
-from monitord.qualify.codec import QualifyChanges
+from monitord.qualify.codec import (
+    QualifyChanges,
+    check_row,
+    incident_row,
+    restore_check,
+    silence_row,
+)
 from monitord.qualify.dependencies import Dependencies
 from monitord.qualify.diagnosis import Facts, diagnose
 from monitord.qualify.incidents import Incident, Told, incident_id, next_event
@@ -302,7 +307,10 @@ class Qualifier:
     def add_silence(self, matchers: Sequence[str | Matcher], starts_at: datetime,
                     ends_at: datetime, created_by: str, comment: str, now: datetime,
                     silence_id: str | None = None) -> Silence:
-        """Add a silence (raises ValueError when invalid). It mutes from its start on."""
+        """Add a silence (raises ValueError when invalid). It mutes from its start on.
+
+        ``silence_id`` comes from the caller (the daemon draws a random one); without it the
+        id is derived from the silence, so the engine stays deterministic."""
         now = as_utc(now)
         silence = self._silences.add(matchers, as_utc(starts_at), as_utc(ends_at), created_by,
                                      comment, now, silence_id)
@@ -393,13 +401,13 @@ class Qualifier:
     # -- persistence and views -----------------------------------------------------------
 
     def restore(self, checks: Mapping[str, str], incidents: Iterable[Incident]) -> None:
-        """Load saved state (``persist.load_qualifier`` calls this on a fresh engine)."""
+        """Load saved state (``qualify_store.load_qualifier`` calls this on a fresh engine)."""
         for name, text in checks.items():
             state = self._checks.get(name)
             if state is None:
                 self._deleted_checks.add(name)
             else:
-                codec.restore_check(state, text)
+                restore_check(state, text)
         for inc in incidents:
             state = self._checks.get(inc.check)
             if state is None or state.incident is not None:
@@ -411,11 +419,11 @@ class Qualifier:
     def take_changes(self) -> QualifyChanges:
         """What changed since the previous call, encoded; clears the record."""
         changes = QualifyChanges(
-            checks=tuple(codec.check_row(self._checks[n]) for n in sorted(self._dirty_checks)
+            checks=tuple(check_row(self._checks[n]) for n in sorted(self._dirty_checks)
                          if n in self._checks),
             deleted_checks=tuple(sorted(self._deleted_checks)),
-            incidents=tuple(codec.incident_row(i) for i in self._dirty_incidents.values()),
-            silences=tuple(codec.silence_row(self._silences.get(s))
+            incidents=tuple(incident_row(i) for i in self._dirty_incidents.values()),
+            silences=tuple(silence_row(self._silences.get(s))
                            for s in sorted(self._dirty_silences - self._deleted_silences)),
             deleted_silences=tuple(sorted(self._deleted_silences)),
         )

@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from monitord import eventcodec
 from monitord.model import AlertEvent, EventKind, Notification
-from monitord.notify import codec as notify_codec
 from monitord.qualify.times import as_utc
 from monitord.route.matchers import format_labels
 
@@ -102,7 +102,7 @@ class GroupChanges:
 
 class Grouper:
     """Pending groups per receiver. Pure: ``now`` is passed in; :meth:`take_changes` gives
-    the rows ``persist.save_grouper`` writes."""
+    the rows ``qualify_store.save_grouper`` writes."""
 
     def __init__(self) -> None:
         self._groups: dict[GroupId, _Group] = {}
@@ -162,7 +162,7 @@ class Grouper:
         self._next_entry += 1
         group.append(entry, event)
         if self._encoded is None or self._encoded[0] is not event:
-            self._encoded = (event, notify_codec.dumps_event(event))
+            self._encoded = (event, eventcodec.dumps_event(event))
         self._added[entry] = (entry, group.receiver, group.key, self._encoded[1])
 
     def _drop(self, group: _Group, entry: int) -> None:
@@ -237,7 +237,7 @@ class Grouper:
         return changes
 
     def restore(self, groups: Iterable[GroupRow], entries: Iterable[EntryRow]) -> None:
-        """Rebuild from saved rows (``persist.load_grouper`` calls this on a new Grouper)."""
+        """Rebuild from saved rows (``qualify_store.load_grouper`` calls this on a new Grouper)."""
         for receiver, key, text in groups:
             group = _Group.from_json(receiver, key, text)
             self._groups[(receiver, key)] = group
@@ -248,5 +248,5 @@ class Grouper:
             if owner is None:
                 self._removed.add(entry)  # its group is gone: the row is garbage
                 continue
-            owner.append(entry, notify_codec.loads_event(text))
+            owner.append(entry, eventcodec.loads_event(text))
             self._next_entry = max(self._next_entry, entry + 1)

@@ -19,8 +19,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
+from monitord import eventcodec
 from monitord.model import AlertEvent, EventKind
-from monitord.notify import codec as notify_codec
 
 
 class Target(Protocol):
@@ -127,7 +127,7 @@ class HandOver:
                 rows.append((incident, None, None))
             else:
                 rows.append((incident, json.dumps(sorted(self._told.get(incident, ()))),
-                             notify_codec.dumps_event(event) if event is not None else None))
+                             eventcodec.dumps_event(event) if event is not None else None))
         self._dirty.clear()
         return rows
 
@@ -135,7 +135,7 @@ class HandOver:
         for incident, receivers, event in rows:
             self._told[incident] = set(json.loads(receivers))
             if event is not None:
-                self._latest[incident] = notify_codec.loads_event(event)
+                self._latest[incident] = eventcodec.loads_event(event)
 
 
 def _as_problem(event: AlertEvent) -> AlertEvent:

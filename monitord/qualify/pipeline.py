@@ -5,30 +5,28 @@ The daemon feeds results and time; every event the engine gives is routed (a cal
 its groups; :class:`~monitord.qualify.handover.HandOver` decides which receivers hear of it
 (held routes get the open problems when they can deliver; recoveries go to those told). Then
 :meth:`Pipeline.take_batch` hands over the notifications that are due together with every
-state change, and the daemon writes them with the outbox rows in ONE transaction::
+state change, and the daemon writes them with the outbox rows in ONE transaction
+(:mod:`monitord.qualify_store`)::
 
     batch = pipeline.take_batch(now)
-    await store.transaction(lambda conn: (batch.write(conn),
-                                          outbox.insert(conn, batch.notifications)))
+    await store.transaction(lambda conn: (qualify_store.write(conn, batch),
+                                          outbox.enqueue(conn, batch.notifications)))
 
-Still pure: ``now`` is passed in and nothing here does I/O.
+Pure: ``now`` is passed in and nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, Notification, Result
-from monitord.qualify import persist
 from monitord.qualify.codec import QualifyChanges
 from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
 from monitord.qualify.handover import HandOver, HandoverRow, Target
-from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow
 
 RouteFn = Callable[[AlertEvent, datetime], Sequence[Target]]
@@ -42,13 +40,6 @@ class Batch:
     qualify: QualifyChanges
     grouping: GroupChanges
     handover: tuple[HandoverRow, ...] = ()
-
-    def write(self, conn: sqlite3.Connection) -> None:
-        """Save the state changes and log the notifications (inside the caller's
-        transaction, next to the outbox insert)."""
-        persist.save(conn, self.qualify, self.grouping, self.notifications)
-        if self.handover:
-            persist.save_handover(conn, self.handover)
 
     def __bool__(self) -> bool:
         return bool(self.notifications or self.qualify or self.grouping or self.handover)
@@ -111,10 +102,3 @@ class Pipeline:
         return Batch(notifications, self.qualifier.take_changes(), self.grouper.take_changes(),
                      tuple(self.handover.take_changes()))
 
-
-def load(conn: sqlite3.Connection, checks: Mapping[str, CheckConfig] | Iterable[CheckConfig],
-         route: RouteFn, settings: QualifySettings | None = None,
-         maintenance: Sequence[MaintenanceWindow] = ()) -> Pipeline:
-    """A pipeline resumed from the database (run on the store thread)."""
-    return Pipeline(persist.load_qualifier(conn, checks, settings, maintenance),
-                    persist.load_grouper(conn), route, persist.load_handover(conn))

@@ -9,7 +9,7 @@ alert now and when that may change.
 
 from __future__ import annotations
 
-import uuid
+import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -94,12 +94,25 @@ class Silences:
             raise ValueError(f"created_by and comment are limited to {MAX_TEXT} characters")
         if len(self._by_id) >= MAX_SILENCES:
             raise ValueError(f"too many silences (at most {MAX_SILENCES})")
-        silence_id = silence_id or uuid.uuid4().hex
+        silence_id = silence_id or self._derived_id(parsed, starts_at, ends_at, created_by,
+                                                    comment, now)
         if silence_id in self._by_id:
             raise ValueError(f"silence {silence_id} already exists")
         silence = Silence(silence_id, parsed, starts_at, ends_at, created_by, comment, now)
         self._by_id[silence_id] = silence
         return silence
+
+    def _derived_id(self, matchers: tuple[Matcher, ...], starts_at: datetime, ends_at: datetime,
+                    created_by: str, comment: str, now: datetime) -> str:
+        """An id for a caller that brings none (the daemon passes a random one): a digest of
+        the silence, so the core draws no randomness; a counter separates identical ones."""
+        seed = repr(([str(m) for m in matchers], starts_at.isoformat(), ends_at.isoformat(),
+                     created_by, comment, now.isoformat()))
+        for attempt in range(len(self._by_id) + 1):
+            candidate = hashlib.sha256(f"{seed}#{attempt}".encode()).hexdigest()[:32]
+            if candidate not in self._by_id:
+                return candidate
+        raise AssertionError("unreachable: more candidates than silences")
 
     def expire(self, silence_id: str, now: datetime) -> Silence:
         """End a silence now (a future one ends before it starts)."""

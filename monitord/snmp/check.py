@@ -55,7 +55,7 @@ class SnmpCheck:
                        {**outcome.metrics, **self._metrics(probe, session)})
 
     async def _session(self, probe: Probe) -> SnmpSession:
-        auth, engine_key = credentials(self.spec.auth)
+        auth, engine_key = await credentials(self.spec.auth)
         engine = await shared_engine(self.env, engine_key)
         addresses = await resolve(self.env, probe, self.spec.host, self.spec.port)
         endpoint = Endpoint(addresses[0][1], self.spec.port, self.attempt_timeout,

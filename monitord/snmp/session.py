@@ -56,6 +56,7 @@ from monitord.checks._probe import ProbeFailure
 from monitord.checks.base import CheckEnv
 from monitord.config.durations import format_duration
 from monitord.config.reader import SecretRef
+from monitord.config.secrets import read_secret
 from monitord.model import Phase, Status
 from monitord.snmp.oids import SYS_UPTIME
 from monitord.snmp.spec import CommunityAuth, UsmAuth
@@ -96,12 +97,14 @@ _AUTH_FAILURES: dict[type[errind.ErrorIndication], str] = {
 _ACCESS_DENIED = {"noAccess", "authorizationError"}
 
 
-def credentials(auth: CommunityAuth | UsmAuth) -> tuple[CommunityData | UsmUserData, str]:
+async def credentials(auth: CommunityAuth | UsmAuth,
+                      ) -> tuple[CommunityData | UsmUserData, str]:
     """pysnmp auth data and the key of the engine that may use it; secrets are read now."""
     if isinstance(auth, CommunityAuth):
-        return CommunityData(_read(auth.community, "community"), mpModel=1), "snmp.engine"
-    auth_key = _read(auth.auth_key, "auth key") if auth.auth_key else None
-    priv_key = _read(auth.priv_key, "priv key") if auth.priv_key else None
+        community = await _read(auth.community, "community")
+        return CommunityData(community, mpModel=1), "snmp.engine"
+    auth_key = await _read(auth.auth_key, "auth key") if auth.auth_key else None
+    priv_key = await _read(auth.priv_key, "priv key") if auth.priv_key else None
     options: dict[str, Any] = {}
     if auth_key is not None:
         options["authProtocol"] = AUTH_PROTOCOLS[auth.auth_protocol]
@@ -113,9 +116,9 @@ def credentials(auth: CommunityAuth | UsmAuth) -> tuple[CommunityData | UsmUserD
     return data, f"snmp.engine.v3.{digest}"
 
 
-def _read(ref: SecretRef, what: str) -> str:
+async def _read(ref: SecretRef, what: str) -> str:
     try:
-        return ref.read()
+        return await read_secret(ref)
     except (OSError, KeyError) as exc:
         reason = (exc.strerror or str(exc)) if isinstance(exc, OSError) else "not set"
         raise ProbeFailure(Phase.INTERNAL, f"cannot read the SNMP {what} from "

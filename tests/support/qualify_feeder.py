@@ -15,12 +15,15 @@ import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
+from monitord import qualify_store as persist
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent
-from monitord.qualify import QualifySettings, persist
-from monitord.qualify.pipeline import Batch, Pipeline, load
+from monitord.qualify import QualifySettings
+from monitord.qualify.pipeline import Batch, Pipeline
+from monitord.qualify_store import load
 from monitord.store import Store
 from tests.support.qualify import T0, check, result
 
@@ -85,12 +88,12 @@ async def main(db: str) -> None:
             for n, step in enumerate(storm_commands(command["rounds"], command["t"])):
                 apply(pipeline, step)
                 batch = pipeline.take_batch(T0 + timedelta(seconds=step["t"]))
-                await store.transaction(batch.write)
+                await store.transaction(partial(persist.write, batch=batch))
                 print(json.dumps({"progress": n}), flush=True)
             continue
         events = apply(pipeline, command)
         batch = pipeline.take_batch(T0 + timedelta(seconds=command["t"]))
-        await store.transaction(batch.write)
+        await store.transaction(partial(persist.write, batch=batch))
         print(answer(events, batch), flush=True)
     await store.close()
 

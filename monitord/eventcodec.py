@@ -1,4 +1,8 @@
-"""Notifications to and from JSON text, so the outbox can keep them across restarts.
+"""Alert events and notifications to and from JSON text, so they survive restarts.
+
+Both sides of the house keep them: the outbox stores notifications, qualification stores
+pending group entries and the hand-over's newest event. Hence this module sits on the ground
+floor and imports only the model.
 
 The encoding is internal (rows written by one version are read by the next): every field of
 :class:`~monitord.model.Notification` and its events, datetimes as ISO 8601 with offset.

@@ -12,16 +12,19 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from monitord import qualify_store as persist
 from monitord.model import EventKind, Status
-from monitord.qualify import Qualifier, QualifySettings, persist
+from monitord.qualify import Qualifier, QualifySettings
 from monitord.qualify.codec import incident_from_json
 from monitord.qualify.incidents import Told
-from monitord.qualify.pipeline import Pipeline, load
+from monitord.qualify.pipeline import Pipeline
+from monitord.qualify_store import load
 from monitord.store import Store
 from tests.support.qualify import T0, Driver, check, letters
 from tests.support.qualify_feeder import (
@@ -177,7 +180,7 @@ async def step(store: Store, pipeline: Pipeline, **command: Any) -> tuple[list[l
     """The same step as the feeder: apply, flush what is due, commit."""
     events = apply(pipeline, command)
     batch = pipeline.take_batch(T0 + timedelta(seconds=command["t"]))
-    await store.transaction(batch.write)
+    await store.transaction(partial(persist.write, batch=batch))
     return ([[e.check, e.kind.value] for e in events],
             [[e.check, e.kind.value] for n in batch.notifications for e in n.events])
 

@@ -1,9 +1,12 @@
-"""Qualification and grouping state in SQLite: saved incrementally, rebuilt after a restart.
+"""The store edge of qualification: its state <-> SQLite rows, saved incrementally, rebuilt
+after a restart.
 
-Every write function is synchronous and takes the connection, so the daemon commits the
-engine's changes, the grouper's changes and the outbox rows in ONE transaction: after a crash
-(kill -9 included) either all of them are there or none, which is what keeps a notified
-problem from being notified twice and a recovery from being lost.
+The core (:mod:`monitord.qualify`) does no I/O: it hands out its changes as rows
+(``take_changes``, :class:`~monitord.qualify.pipeline.Batch`) and restores itself from rows;
+this module runs the SQL. Every write function is synchronous and takes the connection, so the
+daemon commits the engine's changes, the grouper's changes and the outbox rows in ONE
+transaction: after a crash (kill -9 included) either all of them are there or none, which is
+what keeps a notified problem from being notified twice and a recovery from being lost.
 
 Tables (component ``qualify``, versioned by ``Store.migrate``): per-check confirmation and
 flap state, incidents (open and closed, with what was told and acknowledgements), silences,
@@ -25,6 +28,7 @@ from monitord.qualify.engine import Qualifier
 from monitord.qualify.grouping import GroupChanges, Grouper
 from monitord.qualify.handover import HandOver, HandoverRow
 from monitord.qualify.incidents import Incident
+from monitord.qualify.pipeline import Batch, Pipeline, RouteFn
 from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow
 from monitord.qualify.times import as_utc
@@ -118,6 +122,22 @@ def save(conn: sqlite3.Connection, qualify: QualifyChanges | None = None,
         save_grouper(conn, grouping)
     if notifications:
         log_notifications(conn, notifications)
+
+
+def write(conn: sqlite3.Connection, batch: Batch) -> None:
+    """Save a pipeline step's state changes and log its notifications (inside the caller's
+    transaction, next to the outbox insert)."""
+    save(conn, batch.qualify, batch.grouping, batch.notifications)
+    if batch.handover:
+        save_handover(conn, batch.handover)
+
+
+def load(conn: sqlite3.Connection, checks: Mapping[str, CheckConfig] | Iterable[CheckConfig],
+         route: RouteFn, settings: QualifySettings | None = None,
+         maintenance: Sequence[MaintenanceWindow] = ()) -> Pipeline:
+    """A pipeline resumed from the database (run on the store thread)."""
+    return Pipeline(load_qualifier(conn, checks, settings, maintenance),
+                    load_grouper(conn), route, load_handover(conn))
 
 
 def load_qualifier(conn: sqlite3.Connection,
