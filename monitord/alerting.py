@@ -13,12 +13,14 @@ import asyncio
 import contextlib
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from monitord.config.schema import CheckConfig
+from monitord.evidence.desk import EvidenceDesk
 from monitord.model import AlertEvent, Notification, Result
 from monitord.notify import outbox as outbox_mod
 from monitord.notify.base import SenderEnv
@@ -74,6 +76,9 @@ class Alerting:
         self._stats_due = 0.0
         self.commits = 0
         self.notifications = 0
+        # Evidence and "what changed" for confirmed problems (monitord.evidence).
+        self.evidence = EvidenceDesk(clock, store, config.alerting.evidence_timeout,
+                                     config.checks)
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -84,6 +89,7 @@ class Alerting:
         """Migrate the schema and resume the pipeline from the store."""
         await persist.migrate(self.store)
         await outbox_mod.migrate(self.store)
+        await self.evidence.open()
         config = self.config
         settings = qualify_settings(config)
 
@@ -110,7 +116,9 @@ class Alerting:
     async def on_result(self, result: Result) -> None:
         assert self.pipeline is not None
         now = self.clock.now()
+        await self.evidence.observe(result)
         events = self.pipeline.process(result, now)
+        self.evidence.confirmed(events)
         for event in events:
             log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
                      check=event.check, status=event.status.name, summary=event.summary)
@@ -132,6 +140,9 @@ class Alerting:
             batch = self.pipeline.take_batch(now)
             if not batch:
                 return
+            if batch.notifications:  # evidence, changes, what was checked
+                batch = replace(batch, notifications=await self.evidence.settle(
+                    batch.notifications))
             await self.store.transaction(lambda conn: _write(conn, batch))
         self.commits += 1
         if batch.notifications:
@@ -145,6 +156,7 @@ class Alerting:
     async def run(self, group: TaskGroup) -> None:
         """Wake for deadlines and route changes until cancelled; owns the outbox task."""
         self._group = group
+        self.evidence.group = group
         self._start_outbox()
         try:
             await self._loop()
@@ -188,6 +200,8 @@ class Alerting:
         self.pipeline.qualifier.settings = qualify_settings(config)
         self.pipeline.update_checks(config.checks, now)
         self.pipeline.set_maintenance(config.maintenance, now)
+        self.evidence.update_checks(config.checks)
+        self.evidence.timeout = config.alerting.evidence_timeout
         if (config.receivers, config.smtp) != (self.config.receivers, self.config.smtp):
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
@@ -279,7 +293,8 @@ class Alerting:
     def incidents_json(self) -> list[dict[str, Any]]:
         if self.pipeline is None:
             return []
-        return [_incident_json(i) for i in self.pipeline.qualifier.incidents()]
+        return [{**_incident_json(i), **_evidence_json(*self.evidence.incident(i.id))}
+                for i in self.pipeline.qualifier.incidents()]
 
     def silences_json(self) -> list[dict[str, Any]]:
         if self.pipeline is None:
@@ -305,6 +320,10 @@ def _write(conn: sqlite3.Connection, batch: Batch) -> None:
 
 def _iso(when: datetime | None) -> str | None:
     return when.isoformat().replace("+00:00", "Z") if when else None
+
+
+def _evidence_json(evidence: Sequence[Any], changes: Sequence[str]) -> dict[str, Any]:
+    return {"evidence": [e.to_json() for e in evidence], "changes": list(changes)}
 
 
 def _incident_json(view: Any) -> dict[str, Any]:
