@@ -27,8 +27,13 @@ from monitord.model import Evidence
 log = structlog.get_logger("monitord.evidence")
 
 
-async def run_steps(steps: Sequence[Step], clock: Clock, limit: float) -> list[Found]:
-    """Every finding in step order (within a step, in the order found)."""
+async def run_steps(steps: Sequence[Step], clock: Clock, limit: float,
+                    timeout_name: float | None = None) -> list[Found]:
+    """Every finding in step order (within a step, in the order found).
+
+    ``timeout_name`` is the configured timeout the unfinished items name (``limit`` may be
+    what is left of it).
+    """
     results: list[list[Found]] = [[] for _ in steps]
 
     async def one(index: int, step: Step) -> None:
@@ -58,7 +63,8 @@ async def run_steps(steps: Sequence[Step], clock: Clock, limit: float) -> list[F
     for index, (step, task) in enumerate(zip(steps, tasks)):
         if task.cancelled():
             results[index].append(found(step.probe, step.target, UNFINISHED,
-                                        f"not finished within {format_duration(limit)}"))
+                                        "not finished within "
+                                        f"{format_duration(timeout_name or limit)}"))
     return [item for items in results for item in items]
 
 
@@ -97,7 +103,7 @@ async def collect(config: CheckConfig, env: CheckEnv, limit: float,
             return Collected((item.item,), {})
     try:
         left = max(0.0, limit - (clock.monotonic() - started))
-        items = await run_steps(kind.steps(config, env, left), clock, left)
+        items = await run_steps(kind.steps(config, env, left), clock, left, limit)
     finally:
         if slot is not None:
             slot.release()
