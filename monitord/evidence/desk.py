@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("monitord.evidence")
 
+SAVE_EVERY = 5.0  # seconds between baseline writes (a restart loses at most that much)
 GRACE = 1.0  # seconds past the cut a notification waits for the run to hand its result over
 
 
@@ -66,6 +67,7 @@ class EvidenceDesk:
         self._failing: dict[persist.Key, Fingerprint] = {}  # first failing result since OK
         self._runs: dict[str, _Run] = {}  # by incident id
         self._last_start: dict[str, float] = {}  # by check: never faster than the check
+        self._save_due = 0.0
 
     async def open(self) -> None:
         await self.store.migrate(persist.COMPONENT, persist.MIGRATIONS)
@@ -94,7 +96,9 @@ class EvidenceDesk:
                 self._unsaved[key] = (facts, result.at.timestamp())
         else:
             self._failing.setdefault(key, facts)
-        if self._unsaved:
+        # Saved in batches: a duration near a band's edge must not cost a write per result.
+        if self._unsaved and self.clock.monotonic() >= self._save_due:
+            self._save_due = self.clock.monotonic() + SAVE_EVERY
             rows, self._unsaved = self._unsaved, {}
             try:
                 await self.store.transaction(lambda conn: persist.save_baselines(conn, rows))
