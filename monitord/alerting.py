@@ -13,6 +13,7 @@ import asyncio
 import sqlite3
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,8 @@ import structlog
 
 from monitord import qualify_store
 from monitord.config.schema import CheckConfig
-from monitord.model import AlertEvent, Notification, Result
+from monitord.evidence.desk import EvidenceDesk
+from monitord.model import AlertEvent, Evidence, Notification, Result
 from monitord.notify import outbox as outbox_mod
 from monitord.notify.base import SenderEnv
 from monitord.notify.outbox import Outbox, ReceiverStats
@@ -76,6 +78,9 @@ class Alerting:
         self._stats_due = 0.0
         self.commits = 0
         self.notifications = 0
+        # Evidence and "what changed" for confirmed problems (monitord.evidence).
+        self.evidence = EvidenceDesk(clock, store, config.alerting.evidence_timeout,
+                                     config.checks)
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -86,6 +91,7 @@ class Alerting:
         """Migrate the schema and resume the pipeline from the store."""
         await qualify_store.migrate(self.store)
         await outbox_mod.migrate(self.store)
+        await self.evidence.open()
         config = self.config
         settings = qualify_settings(config)
 
@@ -113,7 +119,9 @@ class Alerting:
     async def on_result(self, result: Result) -> None:
         assert self.pipeline is not None
         now = self.clock.now()
+        await self.evidence.observe(result)
         events = self.pipeline.process(result, now)
+        self.evidence.confirmed(events)
         for event in events:
             log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
                      check=event.check, status=event.status.name, summary=event.summary)
@@ -135,6 +143,9 @@ class Alerting:
             batch = self.pipeline.take_batch(now)
             if not batch:
                 return
+            if batch.notifications:  # evidence, changes, what was checked
+                batch = replace(batch, notifications=await self.evidence.settle(
+                    batch.notifications))
             await self.store.transaction(lambda conn: _write(conn, batch))
         self.commits += 1
         if batch.notifications:
@@ -148,6 +159,7 @@ class Alerting:
     async def run(self, group: TaskGroup) -> None:
         """Wake for deadlines and route changes until cancelled; owns the outbox task."""
         self._group = group
+        self.evidence.group = group
         self._start_outbox()
         try:
             await self._loop()
@@ -189,6 +201,8 @@ class Alerting:
         self.pipeline.qualifier.settings = qualify_settings(config)
         self.pipeline.update_checks(config.checks, now)
         self.pipeline.set_maintenance(config.maintenance, now)
+        self.evidence.update_checks(config.checks)
+        self.evidence.timeout = config.alerting.evidence_timeout
         if (config.receivers, config.smtp) != (self.config.receivers, self.config.smtp):
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
@@ -265,6 +279,10 @@ class Alerting:
         if self.pipeline is None:
             return []
         return self.pipeline.qualifier.incidents()
+
+    def diagnosis(self, incident: str) -> tuple[Sequence[Evidence], Sequence[str]]:
+        """The evidence gathered for an incident and what changed (empty until it settles)."""
+        return self.evidence.incident(incident)
 
     def silences(self, now: datetime) -> list[Silence]:
         if self.pipeline is None:

@@ -228,6 +228,7 @@ class Daemon:
 
     def _wire_alerting(self, alerting: Alerting) -> None:
         self.result_listeners.append(alerting.on_result)
+        alerting.evidence.attach(self.env, self.scheduler.host_cap)
         self.scheduler.next_delay = alerting.next_delay
         self.health_checks.append(alerting.health_problem)
 

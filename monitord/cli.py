@@ -105,6 +105,7 @@ def select_checks(config: Config, names: Sequence[str]) -> tuple[list[CheckConfi
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    from monitord.model import Status
     from monitord.probe import probe_once
 
     config = load_or_report(args)
@@ -115,6 +116,14 @@ def cmd_probe(args: argparse.Namespace) -> int:
         print(f"monitord probe: no check named {name!r}", file=sys.stderr)
     if unknown:
         return 3
+    if args.explain:  # the check, then its evidence and what changed
+        from monitord.explain import explain
+
+        explained = asyncio.run(explain(config, checks))
+        for item in explained:
+            print(json.dumps(item.to_json()) if args.json else item.text())
+        results = [item.result for item in explained]
+        return int(Status.worst([r.status for r in results])) if results else 0
     results = asyncio.run(probe_once(config, checks))
     for result in results:
         if args.json:
@@ -123,8 +132,6 @@ def cmd_probe(args: argparse.Namespace) -> int:
             phase = f" [{result.phase.value}]" if result.phase else ""
             print(f"{result.status.name:<8} {result.check} ({result.type}, {result.location})"
                   f"{phase}: {result.summary} ({result.duration * 1000:.0f} ms)")
-    from monitord.model import Status
-
     return int(Status.worst([r.status for r in results])) if results else 0
 
 
@@ -180,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     probe.add_argument("--check", action="append", metavar="NAME",
                        help="a check (or a family like dns:example.fr); repeatable")
     probe.add_argument("--json", action="store_true", help="one JSON object a line")
+    probe.add_argument("--explain", action="store_true",
+                       help="also run the evidence probes and say what changed since the "
+                            "last OK result the daemon saw")
     probe.set_defaults(func=cmd_probe)
     routes = command("routes", "explain which routes and receivers get an alert at an instant")
     routes.add_argument("--at", required=True, metavar="TIME",

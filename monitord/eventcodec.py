@@ -14,7 +14,15 @@ import json
 from datetime import datetime
 from typing import Any
 
-from monitord.model import AlertEvent, EventKind, LocationState, Notification, Phase, Status
+from monitord.model import (
+    AlertEvent,
+    EventKind,
+    Evidence,
+    LocationState,
+    Notification,
+    Phase,
+    Status,
+)
 
 
 def dumps(notification: Notification) -> str:
@@ -67,6 +75,10 @@ def _encode_event(event: AlertEvent) -> dict[str, Any]:
         ],
         "impacted": list(event.impacted),
         "caused_by": list(event.caused_by),
+        "target": event.target,
+        "description": event.description,
+        "evidence": [e.to_json() for e in event.evidence],
+        "changes": list(event.changes),
     }
 
 
@@ -90,6 +102,12 @@ def _decode_event(data: dict[str, Any]) -> AlertEvent:
         ),
         impacted=tuple(data["impacted"]),
         caused_by=tuple(data["caused_by"]),
+        # Rows written before evidence existed have none of these.
+        target=data.get("target", ""),
+        description=data.get("description", ""),
+        evidence=tuple(Evidence(e["probe"], e["target"], e["status"], e["detail"])
+                       for e in data.get("evidence", ())),
+        changes=tuple(data.get("changes", ())),
     )
 
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 
 EMPTY_METRICS: Mapping[str, float] = MappingProxyType({})
 EMPTY_LABELS: Mapping[str, str] = MappingProxyType({})
+EMPTY_FACTS: Mapping[str, str] = MappingProxyType({})
 
 
 class Status(enum.IntEnum):
@@ -66,10 +67,15 @@ class Outcome:
     summary: str
     phase: Phase | None = None
     metrics: Mapping[str, float] = field(default_factory=lambda: EMPTY_METRICS)
+    # What the run saw that a person compares across runs ("what changed"): the address it
+    # connected to, the certificate's fingerprint and issuer, the redirect target, the NS
+    # set… (see monitord.evidence.facts for the names).
+    facts: Mapping[str, str] = field(default_factory=lambda: EMPTY_FACTS)
 
     @classmethod
-    def ok(cls, summary: str, metrics: Mapping[str, float] = EMPTY_METRICS) -> Outcome:
-        return cls(Status.OK, summary, None, metrics)
+    def ok(cls, summary: str, metrics: Mapping[str, float] = EMPTY_METRICS,
+           facts: Mapping[str, str] = EMPTY_FACTS) -> Outcome:
+        return cls(Status.OK, summary, None, metrics, facts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +91,7 @@ class Result:
     metrics: Mapping[str, float]
     started_at: datetime  # UTC, aware
     duration: float  # seconds
+    facts: Mapping[str, str] = field(default_factory=lambda: EMPTY_FACTS)
 
     @property
     def at(self) -> datetime:
@@ -106,6 +113,23 @@ class Result:
             "metrics": dict(self.metrics),
             "at": self.at.isoformat().replace("+00:00", "Z"),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """One follow-up probe's finding, e.g. ``connect 192.0.2.99:443 failed "refused"``.
+
+    ``status`` is ``ok``, ``failed`` or ``unfinished`` (cut at ``evidence_timeout``).
+    """
+
+    probe: str  # resolve, authoritative, connect, tls, http, dns, authority, snmp, rdap
+    target: str
+    status: str
+    detail: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"probe": self.probe, "target": self.target, "status": self.status,
+                "detail": self.detail}
 
 
 class EventKind(str, enum.Enum):
@@ -152,6 +176,11 @@ class AlertEvent:
     locations: tuple[LocationState, ...] = ()
     impacted: tuple[str, ...] = ()  # children held back by this root cause
     caused_by: tuple[str, ...] = ()  # the dependency chain above this check
+    # What was checked and what the follow-up probes found (see monitord.evidence).
+    target: str = ""  # the URL (credentials redacted), host:port, zone, device or command
+    description: str = ""  # the check's own description
+    evidence: tuple[Evidence, ...] = ()
+    changes: tuple[str, ...] = ()  # differences from the last OK result, in plain words
 
     @property
     def firing(self) -> bool:

@@ -51,4 +51,5 @@ class CheckRunner:
             metrics=outcome.metrics,
             started_at=started_at,
             duration=max(0.0, self.clock.monotonic() - start),
+            facts=outcome.facts,
         )

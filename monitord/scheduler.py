@@ -175,7 +175,10 @@ class Scheduler:
             entry.task.cancel()
 
     def _host_cap(self, config: CheckConfig) -> asyncio.Semaphore:
-        host = config.spec.target
+        return self.host_cap(config.spec.target)
+
+    def host_cap(self, host: str) -> asyncio.Semaphore:
+        """The per-host cap (``max_checks_per_host``), shared with the evidence runs."""
         cap = self._per_host.get(host)
         if cap is None:
             cap = self._per_host[host] = asyncio.Semaphore(self._max_per_host)

@@ -26,11 +26,11 @@ TIERS: tuple[frozenset[str], ...] = (
     # 2: features that stand on the ground floor alone
     frozenset({"route", "checks"}),
     # 3: features that build on tier 2
-    frozenset({"qualify", "notify", "snmp", "heartbeat", "evidence"}),
+    frozenset({"qualify", "notify", "snmp", "heartbeat"}),
     # 4: edges — whole-config assembly, running checks, the store edge of the core
-    frozenset({"configfile", "runner", "scheduler", "qualify_store", "history"}),
+    frozenset({"configfile", "runner", "scheduler", "qualify_store", "history", "evidence"}),
     # 5: services built from the edges; the API sees narrow views, never the daemon
-    frozenset({"probe", "alerting", "api", "agent"}),
+    frozenset({"probe", "explain", "alerting", "api", "agent"}),
     # 6: the daemon assembles everything
     frozenset({"app"}),
     # 7-8: entry points

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitord import eventcodec as codec
-from monitord.model import EventKind, Notification, Status
+from monitord.model import EventKind, Evidence, Notification, Status
 from monitord.notify.formats import alertmanager, json_format, pagerduty
 from monitord.notify.formats.fields import incidents
 from tests.support.alerts import event, notification
@@ -13,10 +15,16 @@ from tests.support.alerts import event, notification
 URL = "https://monitord.example.net"
 
 
+REFUSED = Evidence("connect", "192.0.2.99:443", "failed", "Connection refused")
+
+
 def grouped() -> Notification:
+    fr = replace(event("shop-fr", diagnosis="upstream 10.0.0.5 refused",
+                       labels={"service": "shop"}),
+                 target="https://shop.example.fr/", description="the French shop",
+                 evidence=(REFUSED,), changes=("address: 192.0.2.10 → 192.0.2.99",))
     return notification(
-        "oncall",
-        event("shop-fr", diagnosis="upstream 10.0.0.5 refused", labels={"service": "shop"}),
+        "oncall", fr,
         event("shop-de", EventKind.RECOVERY, labels={"service": "shop"}, summary="HTTP 200"),
     )
 
@@ -52,6 +60,11 @@ def test_json_format_fields() -> None:
                 "caused_by": [],
                 "impacted": [],
                 "url": f"{URL}/?check=shop-fr",
+                "target": "https://shop.example.fr/",
+                "description": "the French shop",
+                "evidence": [{"probe": "connect", "target": "192.0.2.99:443",
+                              "status": "failed", "detail": "Connection refused"}],
+                "changes": ["address: 192.0.2.10 → 192.0.2.99"],
             },
             {
                 "id": "inc-shop-de",
@@ -72,6 +85,10 @@ def test_json_format_fields() -> None:
                 "caused_by": [],
                 "impacted": [],
                 "url": f"{URL}/?check=shop-de",
+                "target": "",
+                "description": "",
+                "evidence": [],
+                "changes": [],
             },
         ],
     }
@@ -98,7 +115,11 @@ def test_alertmanager_format_fields() -> None:
                 "annotations": {"summary": "HTTP 503 Service Unavailable",
                                 "description": "upstream 10.0.0.5 refused",
                                 "incident_id": "inc-shop-fr", "status": "CRITICAL",
-                                "state": "firing", "phase": "response"},
+                                "state": "firing", "phase": "response",
+                                "target": "https://shop.example.fr/",
+                                "check_description": "the French shop",
+                                "evidence": "FAILED connect 192.0.2.99:443: Connection refused",
+                                "changes": "address: 192.0.2.10 → 192.0.2.99"},
                 "startsAt": "2026-01-05T08:58:00Z",
                 "endsAt": "0001-01-01T00:00:00Z",
                 "generatorURL": f"{URL}/?check=shop-fr",
@@ -170,6 +191,10 @@ def test_pagerduty_fields_one_event_per_incident() -> None:
     assert details["diagnosis"] == "upstream 10.0.0.5 refused"
     assert details["locations"] == {"paris": "CRITICAL: HTTP 503 Service Unavailable"}
     assert details["labels"]["service"] == "shop"
+    assert details["target"] == "https://shop.example.fr/"
+    assert details["description"] == "the French shop"
+    assert details["evidence"] == [REFUSED.to_json()]
+    assert details["changes"] == ["address: 192.0.2.10 → 192.0.2.99"]
     assert bodies[1]["event_action"] == "resolve"
     assert bodies[1]["payload"]["severity"] == "info"
 

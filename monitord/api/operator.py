@@ -91,7 +91,8 @@ def operator_routes(app: web.Application, gate: TokenGate, views: Views) -> None
 
     async def incidents(request: web.Request) -> web.Response:
         gate.require(request, write=True)
-        return web.json_response({"incidents": [incident_json(i) for i in alerts.incidents()]})
+        listed = [incident_json(i, alerts) for i in alerts.incidents()]
+        return web.json_response({"incidents": listed})
 
     async def ack(request: web.Request) -> web.Response:
         gate.require(request, write=True)

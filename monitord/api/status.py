@@ -21,7 +21,9 @@ def iso(when: datetime | None) -> str | None:
     return when.isoformat().replace("+00:00", "Z") if when else None
 
 
-def incident_json(view: IncidentRecord) -> dict[str, Any]:
+def incident_json(view: IncidentRecord, incidents: Incidents | None = None) -> dict[str, Any]:
+    """An incident as JSON; with ``incidents``, its evidence and what changed as well."""
+    evidence, changes = incidents.diagnosis(view.id) if incidents is not None else ((), ())
     return {
         "id": view.id, "check": view.check, "status": view.status.name,
         "phase": view.phase.value if view.phase else None, "summary": view.summary,
@@ -29,6 +31,7 @@ def incident_json(view: IncidentRecord) -> dict[str, Any]:
         "notified": view.notified, "acknowledged_by": view.acknowledged_by,
         "acknowledged_at": iso(view.acknowledged_at), "ack_comment": view.ack_comment,
         "held": view.held, "caused_by": list(view.caused_by),
+        "evidence": [e.to_json() for e in evidence], "changes": list(changes),
     }
 
 
@@ -58,7 +61,7 @@ def status_json(checks: Checks, states: CheckStates, incidents: Incidents) -> di
     """Every check with its state and last result per location, and the open incidents."""
     results = checks.results()
     entries = [_check_json(c, results.get(c.name)) for c in checks.checks()]
-    open_incidents = [incident_json(i) for i in incidents.incidents()]
+    open_incidents = [incident_json(i, incidents) for i in incidents.incidents()]
     qualified = states.check_states()
     for entry in entries:
         view = qualified.get(str(entry["check"]))

@@ -17,7 +17,7 @@ from aiohttp import web
 
 from monitord.api.auth import TokenGate
 from monitord.clock import Clock
-from monitord.model import Phase, Result, Status
+from monitord.model import Evidence, Phase, Result, Status
 
 # -- the shapes of the data the views hand out ----------------------------------------------
 
@@ -154,6 +154,10 @@ class CheckStates(Protocol):
 
 class Incidents(Protocol):
     def incidents(self) -> Sequence[IncidentRecord]: ...
+
+    def diagnosis(self, incident: str) -> tuple[Sequence[Evidence], Sequence[str]]:
+        """The incident's evidence and what changed; empty while it is being gathered."""
+        ...
 
     async def acknowledge(self, incident: str, by: str, comment: str) -> Sequence[object]:
         """The events the acknowledgement produced; raises UnknownIncident."""

@@ -12,11 +12,11 @@ import os
 import socket
 import ssl
 
-from aiohttp.abc import AbstractResolver
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import AsyncResolver, ThreadedResolver
 
 from monitord.checks._options import is_ip
-from monitord.checks._probe import CertificateRejected, Probe, ProbeFailure
+from monitord.checks._probe import CURRENT, CertificateRejected, Probe, ProbeFailure
 from monitord.checks._tls import describe_ssl_error, describe_verify_error, verify_reason
 from monitord.checks.base import CheckEnv
 from monitord.compat import timeout
@@ -31,13 +31,31 @@ async def shared_resolver(env: CheckEnv) -> AbstractResolver:
 
     async def make() -> AbstractResolver:
         if env.resolvers:
-            return AsyncResolver(nameservers=list(env.resolvers))
-        return ThreadedResolver()
+            return _Noting(AsyncResolver(nameservers=list(env.resolvers)))
+        return _Noting(ThreadedResolver())
 
     async def close(resolver: AbstractResolver) -> None:
         await resolver.close()
 
     return await env.resource("net.resolver", make, close)
+
+
+class _Noting(AbstractResolver):
+    """Notes the addresses found on the running probe (a fact for "what changed")."""
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self.inner = inner
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        found = await self.inner.resolve(host, port, family)
+        probe = CURRENT.get()
+        if probe is not None:
+            probe.addresses = tuple(dict.fromkeys(str(r["host"]) for r in found))
+        return found
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 def os_reason(error: BaseException) -> str:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
 
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
@@ -56,7 +57,8 @@ class CertificateRejected(ProbeFailure):
 class Probe:
     """Stage and per-stage durations of one run (all redirect hops of an HTTP run add up)."""
 
-    __slots__ = ("_mark", "_now", "durations", "if_timeout", "stage", "start")
+    __slots__ = ("_mark", "_now", "addresses", "durations", "if_timeout", "stage", "start",
+                 "tls")
 
     def __init__(self, monotonic: Callable[[], float], stage: Phase = Phase.CONNECT) -> None:
         self._now = monotonic
@@ -65,6 +67,9 @@ class Probe:
         self.durations: dict[Phase, float] = {}
         # What to report if time runs out now (e.g. "no match in what arrived so far").
         self.if_timeout: ProbeFailure | None = None
+        # What the run talked to, noted on the way for "what changed" (see checks/_facts.py).
+        self.addresses: tuple[str, ...] = ()  # the host name's addresses, as resolved
+        self.tls: Any = None  # the ssl.SSLObject of the last handshake
 
     def begin(self) -> None:
         """Start the clock now: what came before (shared set-up on first use) is not timed."""

@@ -48,7 +48,10 @@ class TimedSSLContext(ssl.SSLContext):
         probe = CURRENT.get()
         if probe is not None:
             probe.enter(Phase.TLS)
-        return super().wrap_bio(*args, **kwargs)
+        ssl_object = super().wrap_bio(*args, **kwargs)
+        if probe is not None:
+            probe.tls = ssl_object  # its certificate is read after the handshake
+        return ssl_object
 
 
 def client_context(verify: bool, ca_file: str | None = None) -> ssl.SSLContext:

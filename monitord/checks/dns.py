@@ -186,11 +186,13 @@ class DnsCheck:
             "resolvers_failed": float(sum(1 for p in problems if p[0] is Status.CRITICAL)),
         }
         what = f"{spec.record} {spec.query}"
+        facts = {"answer": show(frozenset().union(*(a.values for a in answers)))}
         if not problems:
-            return Outcome.ok(f"{what}: {self._describe(answers)}", metrics)
+            return Outcome.ok(f"{what}: {self._describe(answers)}", metrics, facts)
         status = Status.worst([p[0] for p in problems])
         phase = next(p[1] for p in problems if p[0] is status)
-        return Outcome(status, f"{what}: " + "; ".join(p[2] for p in problems), phase, metrics)
+        return Outcome(status, f"{what}: " + "; ".join(p[2] for p in problems), phase, metrics,
+                       facts)
 
     def _problem(self, a: Answer) -> tuple[Status, Phase, str] | None:
         spec = self.spec

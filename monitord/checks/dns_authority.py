@@ -94,6 +94,7 @@ class AuthorityCheck:
         # Each query's deadline: the run makes at most ~4 rounds one after the other.
         self.query_timeout = max(0.2, min(2.0, config.timeout / 5))
         self.drift_since: datetime | None = None  # first run that saw differing serials
+        self.views: list[ServerView] = []  # what every server said in the last full run
 
     async def run(self) -> Outcome:
         clock = self.env.clock
@@ -331,8 +332,13 @@ class AuthorityCheck:
             metrics["serial"] = float(max(serials.values()))
         if least is not None:
             metrics["rrsig_expires_in_s"] = round(least, 3)
+        facts = {"ns": " ".join(sorted(own_ns))}
+        if serials:
+            facts["serial"] = str(max(serials.values()))
+        self.views = views  # the per-server table, kept for the evidence of an incident
         if status is not Status.OK:
-            return Outcome(status, f"{self.spec.zone}: " + "; ".join(lines), phase, metrics)
+            return Outcome(status, f"{self.spec.zone}: " + "; ".join(lines), phase, metrics,
+                           facts)
         healthy = sum(1 for v in views if v.healthy)
         parts = [f"{len(own_ns)} nameservers ({show(own_ns)}), {healthy} addresses "
                  "authoritative over UDP and TCP"]
@@ -340,7 +346,7 @@ class AuthorityCheck:
             parts.append(f"serial {max(serials.values())}")
         if least is not None:
             parts.append(f"DNSSEC signatures valid for {format_duration(least)} more")
-        return Outcome.ok(f"{self.spec.zone}: " + "; ".join(parts + lines), metrics)
+        return Outcome.ok(f"{self.spec.zone}: " + "; ".join(parts + lines), metrics, facts)
 
 
 def _unresolvable(names: Iterable[str]) -> list[Finding]:

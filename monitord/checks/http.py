@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import aiohttp
 from yarl import URL
 
 from monitord.checks import _expect_json as expect_json
+from monitord.checks._facts import probe_facts
 from monitord.checks._http_client import classify, read_capped, shared_session
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
@@ -145,6 +146,7 @@ class HttpCheck:
         probe.begin()
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
+        facts: dict[str, str] = {}  # of the last hop, plus the first redirect target
         while True:
             try:
                 response = await session.request(
@@ -155,7 +157,10 @@ class HttpCheck:
                 raise classify(exc, probe) from None
             try:
                 probe.enter(Phase.CONTENT)
+                facts.update(probe_facts(probe))
                 location = None
+                if response.status in REDIRECT_STATUS:
+                    facts.setdefault("redirect", response.headers.get("Location", ""))
                 if spec.follow_redirects and response.status in REDIRECT_STATUS:
                     location = response.headers.get("Location")
                 if location is None:
@@ -163,7 +168,8 @@ class HttpCheck:
                         data, cut = await read_capped(response, spec.max_body)
                     except (aiohttp.ClientError, OSError) as exc:
                         raise classify(exc, probe) from None
-                    return self._verdict(probe, response, data, cut, len(visited) - 1)
+                    verdict = self._verdict(probe, response, data, cut, len(visited) - 1)
+                    return replace(verdict, facts=facts)
             finally:
                 response.close()  # with a cut body, this drops the connection: no more is read
             url = _next_hop(url, location, response.status, visited, spec.max_redirects)

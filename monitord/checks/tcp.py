@@ -60,6 +60,7 @@ class TcpCheck:
         self.env = env
         self.timeout = config.timeout
         self.payload = self.spec.send.encode() if self.spec.send is not None else None
+        self._address = ""  # connected to in the current run (a fact for "what changed")
 
     async def run(self) -> Outcome:
         return await run_probe(self.env.clock.monotonic, self.timeout, self._run)
@@ -72,6 +73,7 @@ class TcpCheck:
                                            spec.tls_options.ca_file)
         probe.begin()
         sock = await connect(self.env, probe, spec.host, spec.port)
+        self._address = str(sock.getpeername()[0])
         reader, writer = await open_stream(sock, probe, context, spec.server_name or spec.host)
         try:
             probe.enter(Phase.REQUEST)
@@ -116,7 +118,7 @@ class TcpCheck:
         over = " over TLS" if self.spec.tls else ""
         took = format_duration(metrics["time_total_ms"] / 1000.0)
         return Outcome.ok(f"connected to {self.spec.host}:{self.spec.port}{over} in {took}"
-                          f"{matched}", metrics)
+                          f"{matched}", metrics, {"address": self._address})
 
 
 def _preview(text: str, limit: int = 60) -> str:

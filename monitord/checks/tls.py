@@ -11,9 +11,10 @@ the certificate so the summary can still show its subject, issuer and expiry.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
+from monitord.checks._facts import certificate_facts
 from monitord.checks._net import close_stream, connect, open_stream
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, tls_options, to_host
 from monitord.checks._probe import CertificateRejected, Probe, ProbeFailure, probing, run_probe
@@ -63,6 +64,7 @@ class TlsCheck:
         self.spec: TlsSpec = config.spec
         self.env = env
         self.timeout = config.timeout
+        self._peer: dict[str, str] = {}  # the address of the last handshake
 
     @property
     def server_name(self) -> str:
@@ -81,11 +83,14 @@ class TlsCheck:
             return await self._rejected(probe, rejected, now)
         info = cert_info(der)
         days = info.days_left(now)
-        return self._expiry(info, now, probe.metrics(cert_days_left=round(days, 3)))
+        outcome = self._expiry(info, now, probe.metrics(cert_days_left=round(days, 3)))
+        return replace(outcome, facts={**self._peer, **certificate_facts(der)})
 
     async def _certificate(self, probe: Probe, context: ssl.SSLContext) -> bytes:
         """The server's certificate (DER), after a handshake with ``context``."""
         sock = await connect(self.env, probe, self.spec.host, self.spec.port)
+        peer = sock.getpeername()
+        self._peer = {"address": str(peer[0])}
         _, writer = await open_stream(sock, probe, context, self.server_name)
         try:
             ssl_object = writer.get_extra_info("ssl_object")

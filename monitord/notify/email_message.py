@@ -15,6 +15,7 @@ from html import escape
 
 from monitord.model import AlertEvent, EventKind, Notification
 from monitord.notify.config import EmailReceiver, SmtpSection
+from monitord.notify.evidence_text import evidence_line
 from monitord.notify.formats.fields import group_status, incident_url, incidents, iso, state
 
 SUBJECT_LIMIT = 160  # characters; the full list is in the body
@@ -95,6 +96,8 @@ def _headline(notification: Notification, events: list[AlertEvent]) -> str:
 
 def _facts(event: AlertEvent, external_url: str) -> list[tuple[str, str]]:
     facts = [
+        ("Checked", event.target),
+        ("Description", event.description),
         ("Summary", event.summary),
         ("Phase", event.phase.value if event.phase else ""),
         ("Started", iso(event.started_at)),
@@ -118,6 +121,12 @@ def _text_incident(event: AlertEvent, external_url: str) -> list[str]:
     if event.diagnosis:
         lines.append("   Diagnosis:")
         lines += [f"     {line}" for line in event.diagnosis.splitlines()]
+    if event.changes:
+        lines.append("   What changed since the last OK result:")
+        lines += [f"     {change}" for change in event.changes]
+    if event.evidence:
+        lines.append("   Evidence:")
+        lines += [f"     {evidence_line(item)}" for item in event.evidence]
     lines.append("")
     return lines
 
@@ -141,6 +150,12 @@ def html_body(notification: Notification, events: list[AlertEvent], external_url
                 for s in event.locations) + "</ul>")
         if event.diagnosis:
             parts.append(f"<pre>{escape(event.diagnosis)}</pre>")
+        if event.changes:
+            parts.append("<h4>What changed since the last OK result</h4><ul>" + "".join(
+                f"<li>{escape(change)}</li>" for change in event.changes) + "</ul>")
+        if event.evidence:
+            parts.append("<h4>Evidence</h4><pre>" + escape("\n".join(
+                evidence_line(item) for item in event.evidence)) + "</pre>")
     parts.append(f"<p><small>monitord · group {escape(notification.group_key)} · "
                  f"notification {escape(notification.id)}</small></p></body></html>")
     return "\n".join(parts)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from monitord.model import AlertEvent, Notification
+from monitord.notify.evidence_text import changes_text, evidence_text
 from monitord.notify.formats.fields import group_status, incident_url, incidents, iso, state
 
 VERSION = "4"
@@ -60,6 +61,10 @@ def _alert(event: AlertEvent, external_url: str) -> dict[str, Any]:
         "status": event.status.name,
         "state": state(event),
         "phase": event.phase.value if event.phase else "",
+        "target": event.target,
+        "check_description": event.description,  # "description" is the diagnosis, as before
+        "evidence": evidence_text(event.evidence),
+        "changes": changes_text(event.changes),
     }
     return {
         # Alertmanager knows two states; acknowledged or flapping incidents still fire.

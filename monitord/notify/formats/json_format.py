@@ -52,4 +52,8 @@ def _incident(event: AlertEvent, external_url: str) -> dict[str, Any]:
         "caused_by": list(event.caused_by),
         "impacted": list(event.impacted),
         "url": incident_url(external_url, event),
+        "target": event.target,
+        "description": event.description,
+        "evidence": [e.to_json() for e in event.evidence],
+        "changes": list(event.changes),
     }

@@ -64,6 +64,10 @@ def _event(event: AlertEvent, notification: Notification, routing_key: str,
             "caused_by": list(event.caused_by),
             "impacted": list(event.impacted),
             "group_key": notification.group_key,
+            "target": event.target,
+            "description": event.description,
+            "evidence": [e.to_json() for e in event.evidence],
+            "changes": list(event.changes),
         },
     }
     if "service" in event.labels:
