@@ -32,7 +32,7 @@ env = probing.env
 
 needs_plugins = pytest.mark.skipif(
     not os.access(CHECK_TCP, os.X_OK) or not os.access(CHECK_HTTP, os.X_OK),
-    reason="Debian's monitoring-plugins-basic is not installed (.ci/setup installs it)",
+    reason="Debian's monitoring-plugins-basic is not installed (.ci/test-servers installs it)",
 )
 
 

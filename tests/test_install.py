@@ -54,8 +54,8 @@ def test_the_unit_points_at_the_prefix(installed: Path) -> None:
     assert (config_dir / "credentials").stat().st_mode & 0o777 == 0o700
 
 
-@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (.ci/setup "
-                                            "installs Debian's systemd package)")
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed "
+                                            "(.ci/test-servers installs Debian's systemd)")
 def test_systemd_analyze_verify_passes(installed: Path) -> None:
     assert ANALYZE is not None
     done = subprocess.run([ANALYZE, "verify", str(installed / "units/monitord.service")],
@@ -65,8 +65,8 @@ def test_systemd_analyze_verify_passes(installed: Path) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
 
 
-@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed (.ci/setup "
-                                            "installs Debian's systemd package)")
+@pytest.mark.skipif(ANALYZE is None, reason="systemd-analyze is not installed "
+                                            "(.ci/test-servers installs Debian's systemd)")
 def test_exposure_score_stays_low(installed: Path) -> None:
     assert ANALYZE is not None
     done = subprocess.run([ANALYZE, "security", "--offline=true", "--no-pager",
