@@ -110,8 +110,8 @@ class Pinger:
                 data, source = self.sock.recvfrom(_RECEIVE_SIZE)
             except (BlockingIOError, InterruptedError):
                 return
-            except OSError:  # an ICMP error queued for the socket: the request will time out
-                continue
+            except OSError:  # an error queued for the socket: reported once; wait for more data
+                return
             self._received(data, source[0])
 
     def _received(self, data: bytes, source: str) -> None:
