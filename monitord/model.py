@@ -56,6 +56,7 @@ class Phase(str, enum.Enum):
     EXPIRY = "expiry"
     SNMP = "snmp"
     HEARTBEAT = "heartbeat"
+    PLUGIN = "plugin"  # a Nagios plugin's own verdict
     INTERNAL = "internal"
 
 

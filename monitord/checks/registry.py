@@ -21,6 +21,8 @@ MODULES: Mapping[str, str] = {
     "domain_expiry": "monitord.checks.domain_expiry",
     "heartbeat": "monitord.heartbeat.check",
     "http": "monitord.checks.http",
+    "icmp": "monitord.checks.icmp",
+    "nagios": "monitord.checks.nagios",
     "snmp": "monitord.snmp.kind",  # parse needs no pysnmp; build imports it
     "tcp": "monitord.checks.tcp",
     "tls": "monitord.checks.tls",

@@ -9,6 +9,7 @@ nobody read as unknown (with a "did you mean" when one is close).
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -68,17 +69,27 @@ class SecretRef:
 
     file: str | None = None
     env: str | None = None
+    credential: str | None = None  # a systemd credential: $CREDENTIALS_DIRECTORY/<name>
 
     def read(self) -> str:
         """The secret's value, stripped of its trailing newline; raises OSError/KeyError."""
-        if self.file is not None:
-            with open(self.file, encoding="utf-8") as handle:
+        file = self.file
+        if self.credential is not None:
+            directory = os.environ.get("CREDENTIALS_DIRECTORY")
+            if not directory:
+                raise FileNotFoundError(errno.ENOENT, "$CREDENTIALS_DIRECTORY is not set "
+                                                      "(no LoadCredential= for this process)")
+            file = os.path.join(directory, self.credential)
+        if file is not None:
+            with open(file, encoding="utf-8") as handle:
                 return handle.read().rstrip("\r\n")
         if self.env is not None:
             return os.environ[self.env]
         raise KeyError("no secret configured")
 
     def describe(self) -> str:
+        if self.credential:
+            return f"credential {self.credential} ($CREDENTIALS_DIRECTORY)"
         return f"file {self.file}" if self.file else f"environment variable {self.env}"
 
 
@@ -105,6 +116,15 @@ def to_str(value: object) -> str:
     if not isinstance(value, str):
         raise _expect("a string", value)
     return value
+
+
+def to_credential(value: object) -> str:
+    """A systemd credential's name: a file name inside $CREDENTIALS_DIRECTORY."""
+    text = to_str(value)
+    if not text or "/" in text or text in (".", ".."):
+        raise ValueError(f"expected a credential name (a file name, no /), "
+                         f"got {describe_value(value)}")
+    return text
 
 
 def to_bool(value: object) -> bool:
@@ -290,7 +310,8 @@ class Table:
         return self.data.get(key, self.inherited.get(key))
 
     def secret(self, name: _str, *, required: _bool = True) -> SecretRef | None:
-        """A secret given as ``<name>_file`` (a path) or ``<name>_env`` (a variable name)."""
+        """A secret given as ``<name>_file`` (a path), ``<name>_env`` (a variable name) or
+        ``<name>_credential`` (a systemd credential's name, see ``LoadCredential=``)."""
         self._read.add(name)
         if name in self.data:
             self.error(name, f"secrets are never written in the config: use {name}_file "
@@ -298,12 +319,17 @@ class Table:
             return None
         file = self.optional(f"{name}_file", to_str)
         env = self.optional(f"{name}_env", to_str)
+        credential = self.optional(f"{name}_credential", to_credential)
         if file and env:
             self.error(f"{name}_file", f"give {name}_file or {name}_env, not both")
             return None
-        if file or env:
-            return SecretRef(file=file, env=env)
-        if required:
+        if credential and (file or env):
+            self.error(f"{name}_credential", f"give {name}_credential alone, without "
+                                             f"{name}_file or {name}_env")
+            return None
+        if file or env or credential:
+            return SecretRef(file=file, env=env, credential=credential)
+        if required and not self.has(f"{name}_credential"):  # an invalid one is reported
             self.error(f"{name}_file", f"required (or {name}_env)")
         return None
 
