@@ -112,7 +112,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         return 3
     checks, unknown = select_checks(config, args.check or [])
     for name in unknown:
-        print(f"monitord probe: no check named {name!r}", file=sys.stderr)
+        print(f'monitord probe: no check named "{name}"', file=sys.stderr)
     if unknown:
         return 3
     results = asyncio.run(probe_once(config, checks))

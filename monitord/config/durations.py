@@ -14,7 +14,7 @@ def parse_duration(text: str) -> float:
     """Seconds in ``text``; raises ValueError. A bare number is refused: its unit is a guess."""
     compact = text.strip()
     if not compact or not _WHOLE.fullmatch(compact):
-        raise ValueError(f'expected a duration like "10s", got {text!r}')
+        raise ValueError(f'expected a duration like "10s", got "{text}"')
     return sum(float(n) * _UNITS[u] for n, u in _PART.findall(compact))
 
 
@@ -35,8 +35,8 @@ def parse_time_of_day(text: str) -> int:
     """Minutes since midnight for ``"HH:MM"`` (``"24:00"`` allowed); raises ValueError."""
     match = _TIME_OF_DAY.fullmatch(text.strip())
     if not match:
-        raise ValueError(f'expected a time of day like "09:00", got {text!r}')
+        raise ValueError(f'expected a time of day like "09:00", got "{text}"')
     minutes = int(match[1]) * 60 + int(match[2])
     if minutes > 24 * 60:
-        raise ValueError(f'expected a time of day up to "24:00", got {text!r}')
+        raise ValueError(f'expected a time of day up to "24:00", got "{text}"')
     return minutes

@@ -57,22 +57,22 @@ def parse_host_port(text: str, default_port: int | None = None) -> HostPort:
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise ValueError(f"expected [address]:port, got {text!r}")
+            raise ValueError(f'expected [address]:port, got "{text}"')
         host, rest = text[1:end], text[end + 1 :]
         if rest:
             if not rest.startswith(":"):
-                raise ValueError(f"expected [address]:port, got {text!r}")
+                raise ValueError(f'expected [address]:port, got "{text}"')
             port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     if port_text is None:
         if default_port is None:
-            raise ValueError(f"expected host:port, got {text!r}")
+            raise ValueError(f'expected host:port, got "{text}"')
         return HostPort(host, default_port)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"expected a port from 1 to 65535 in {text!r}")
+        raise ValueError(f'expected a port from 1 to 65535 in "{text}"')
     if not host:
-        raise ValueError(f"expected a host before the port in {text!r}")
+        raise ValueError(f'expected a host before the port in "{text}"')
     return HostPort(host, int(port_text))
 
 
@@ -250,5 +250,5 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
 
 def _percent(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-        raise ValueError(f"expected a percentage from 0 to 100, got {value!r}")
+        raise ValueError(f'expected a percentage from 0 to 100, got "{value}"')
     return float(value)
