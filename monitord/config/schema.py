@@ -99,6 +99,7 @@ class MonitordSection:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     log_format: str = "json"
     log_level: str = "info"
+    log_results: str = "changes"  # "all": every check run at info; "changes": runs at debug
     resolvers: tuple[HostPort, ...] = ()
     max_concurrent_checks: int = 1000
     max_checks_per_host: int = 16
@@ -172,6 +173,7 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         timezone=zone,
         log_format=table.choice("log_format", ("json", "console"), "json"),
         log_level=table.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+        log_results=table.choice("log_results", ("changes", "all"), "changes"),
         resolvers=tuple(resolvers),
         max_concurrent_checks=table.int("max_concurrent_checks", 1000, minimum=1),
         max_checks_per_host=table.int("max_checks_per_host", 16, minimum=1),
