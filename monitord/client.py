@@ -7,15 +7,17 @@ no event loop), and only the config's ``[api]`` table is read, for the address a
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from monitord.config.durations import parse_duration
+
+if TYPE_CHECKING:
+    from http.client import HTTPConnection
 
 EXIT_OK, EXIT_OPEN, EXIT_FAIL = 0, 1, 2
 MAX_RESPONSE = 16 * 1024 * 1024
@@ -72,13 +74,15 @@ def _api_section(config_path: Path) -> Any:
 
 def call(method: str, url: str, token: str | None, body: Any = None) -> Any:
     """One request to the daemon's API; the decoded JSON answer, or :class:`ApiError`."""
+    import http.client  # here, not at the top: building the CLI's parser must stay light
+
     parts = urlsplit(url)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     payload = None
     if body is not None:
         payload = json.dumps(body).encode()
         headers["Content-Type"] = "application/json"
-    conn: http.client.HTTPConnection
+    conn: HTTPConnection
     if parts.scheme == "https":
         conn = http.client.HTTPSConnection(parts.netloc, timeout=TIMEOUT)
     else:
