@@ -12,7 +12,7 @@ from typing import Any
 from monitord.checks.domains import Expansion, expand_domains
 from monitord.checks.registry import KINDS
 from monitord.config.alerting import AlertingConfig
-from monitord.config.lines import LineIndex
+from monitord.config.lines import LineIndex, Place
 from monitord.config.reader import ConfigError, ConfigInvalid, Problems, Table
 from monitord.config.schema import (
     COMMON_CHECK_KEYS,
@@ -103,17 +103,19 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     api = parse_api(root.table("api"))
     defaults = _defaults(root, problems)
     checks: list[CheckConfig] = []
-    paths: list[str] = []  # where each check was written, for error messages
-    for _, table in root.tables("check"):
+    # Where each check was written, for error messages: its path, its position (a name may
+    # be used twice) and its place in the file (for line numbers).
+    written: list[tuple[str, str, Place | None]] = []
+    for index, table in root.tables("check"):
         table.inherited = defaults
         check = parse_check(table, monitord.location, KINDS)
         if check is not None:
             checks.append(check)
-            paths.append(table.path)
+            written.append((table.path, f"check[{index + 1}]", table.place))
     expansion = expand_domains(root, defaults, monitord.location, KINDS)
     checks += expansion.checks  # before the name and depends_on checks: they may refer to them
-    paths += [f'domain check "{c.name}"' for c in expansion.checks]
-    _check_names_and_dependencies(checks, paths, problems)
+    written += [(f'domain check "{c.name}"',) * 2 + (None,) for c in expansion.checks]
+    _check_names_and_dependencies(checks, written, problems)
     smtp = parse_smtp(root.table("smtp"))
     receivers = parse_receivers(root, smtp)
     routing = parse_routing(root, monitord.timezone)
@@ -153,22 +155,26 @@ def _keys_read(table: Table) -> set[str]:
     return set(table._read)
 
 
-def _check_names_and_dependencies(checks: list[CheckConfig], paths: list[str],
+def _check_names_and_dependencies(checks: list[CheckConfig],
+                                  written: list[tuple[str, str, Place | None]],
                                   problems: Problems) -> None:
     seen: dict[str, str] = {}
-    for path, check in zip(paths, checks):
+    for (path, position, place), check in zip(written, checks):
         if check.name in seen:
-            first = seen[check.name].split(" ")[0]
-            problems.add(path, f"name: duplicate check name (first used by {first})")
+            # both share the name: the position tells them apart
+            problems.add(path if path == position else f'{position} "{check.name}"',
+                         f"name: duplicate check name (first used by {seen[check.name]})",
+                         (*place, "name") if place else None)
         else:
-            seen[check.name] = path
+            seen[check.name] = position
     by_name = {c.name: c for c in checks}
-    for path, check in zip(paths, checks):
+    for (path, _, place), check in zip(written, checks):
+        where = (*place, "depends_on") if place else None
         for parent in check.depends_on:
             if parent not in by_name:
-                problems.add(path, f'depends_on: no check named "{parent}"')
+                problems.add(path, f'depends_on: no check named "{parent}"', where)
             elif parent == check.name:
-                problems.add(path, "depends_on: a check cannot depend on itself")
+                problems.add(path, "depends_on: a check cannot depend on itself", where)
     for cycle in _cycles(by_name):
         problems.add("check", "depends_on: dependency cycle " + " -> ".join(cycle))
 

@@ -74,7 +74,7 @@ def expand_domains(root: Table, defaults: Mapping[str, Any], location: str,
     checks: list[CheckConfig] = []
     seen: dict[str, str] = {}
     for index, block in root.tables("domain", name_key=None):
-        checks += _expand_block(block, f"domain[{index}]", defaults, location, kinds, seen)
+        checks += _expand_block(block, f"domain[{index + 1}]", defaults, location, kinds, seen)
     return Expansion(tuple(checks), tuple(seen))
 
 

@@ -185,7 +185,8 @@ def parse_receivers(root: Table, smtp: SmtpSection | None) -> tuple[ReceiverConf
         if name and not RECEIVER_NAME.fullmatch(name):
             table.error("name", f'expected a name made of a-z 0-9 . _ -, got "{name}"')
         elif name in seen:
-            table.error("name", f"duplicate receiver name (first used by receiver[{seen[name]}])")
+            table.error("name", f"duplicate receiver name (first used by "
+                                f"receiver[{seen[name] + 1}])")
         elif name:
             seen[name] = index
         kind = ""

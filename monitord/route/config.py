@@ -58,7 +58,7 @@ def parse_routing(root: Table, default_zone: ZoneInfo) -> RoutingSections:
             continue
         if interval.name in intervals:
             table.error("name", f"duplicate time interval name (first used by "
-                                f"time_interval[{first_index[interval.name]}])")
+                                f"time_interval[{first_index[interval.name] + 1}])")
         else:
             intervals[interval.name] = interval
             first_index[interval.name] = index
@@ -70,7 +70,7 @@ def parse_routing(root: Table, default_zone: ZoneInfo) -> RoutingSections:
         earlier = [i for i, w in enumerate(windows) if w.name == window.name]
         if earlier:
             table.error("name", f"duplicate maintenance name (first used by "
-                                f"maintenance[{earlier[0]}])")
+                                f"maintenance[{earlier[0] + 1}])")
         windows.append(window)
     return RoutingSections(alerting, intervals, routes, tuple(windows))
 
