@@ -25,7 +25,7 @@ from monitord.checks.http_spec import (
     parse,
     to_status_ranges,
 )
-from monitord.config.durations import format_duration
+from monitord.config.durations import format_duration, format_elapsed
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
 
@@ -91,7 +91,7 @@ class HttpCheck:
         if problem:
             return Outcome(Status.CRITICAL, f"{status_text}: {problem}", Phase.CONTENT, metrics)
         took = metrics["time_total_ms"] / 1000.0
-        summary = f"{status_text} in {format_duration(took)}"
+        summary = f"{status_text} in {format_elapsed(took)}"
         if spec.max_response_time is not None and took > spec.max_response_time:
             return Outcome(Status.WARNING, f"{summary}, slower than max_response_time "
                            f"{format_duration(spec.max_response_time)}", Phase.RESPONSE, metrics)

@@ -18,7 +18,7 @@ from monitord.checks.tcp_spec import (
     TcpSpec,
     parse,
 )
-from monitord.config.durations import format_duration
+from monitord.config.durations import format_elapsed
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase
 
@@ -84,7 +84,7 @@ class TcpCheck:
     def _ok(self, probe: Probe, matched: str, read: int) -> Outcome:
         metrics = probe.metrics(bytes_read=read)
         over = " over TLS" if self.spec.tls else ""
-        took = format_duration(metrics["time_total_ms"] / 1000.0)
+        took = format_elapsed(metrics["time_total_ms"] / 1000.0)
         return Outcome.ok(f"connected to {self.spec.host}:{self.spec.port}{over} in {took}"
                           f"{matched}", metrics)
 

@@ -31,6 +31,15 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
+def format_elapsed(seconds: float) -> str:
+    """A measured time, for summaries: "4 ms", "850 ms", "1.2 s", "2m05s"."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return format_duration(seconds)
+
+
 def parse_time_of_day(text: str) -> int:
     """Minutes since midnight for ``"HH:MM"`` (``"24:00"`` allowed); raises ValueError."""
     match = _TIME_OF_DAY.fullmatch(text.strip())
