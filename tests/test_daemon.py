@@ -97,7 +97,7 @@ async def test_run_reload_and_stop(tmp_path: Path, tcp_target: int) -> None:
                         + 'interval = "soon"\n')
         daemon.proc.send_signal(signal.SIGHUP)
         rejected = await daemon.wait_for("reload_rejected")
-        assert 'check[0] "first": interval: expected a duration' in rejected["error"]
+        assert 'check "first": interval: expected a duration' in rejected["error"]
         await daemon.wait_for("reload_failed")
         await daemon.wait_for("check_result", check="first", since=len(daemon.lines))
 
@@ -131,7 +131,7 @@ async def test_bad_config_at_start_exits_2(tmp_path: Path) -> None:
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     _, err = await proc.communicate()
     assert proc.returncode == 2
-    assert f'{path}: check[0] "x": timeout: expected a duration like "10s", got 10' in err.decode()
+    assert f'{path}:6: check "x": timeout: expected a duration like "10s", got 10' in err.decode()
 
 
 async def test_missing_secret_file_is_a_start_error(tmp_path: Path) -> None:
