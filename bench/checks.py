@@ -40,7 +40,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from monitord.checks import http
-from monitord.checks.base import Check, CheckEnv
+from monitord.checks.base import CheckEnv
+from monitord.checks.kind import Check
 from monitord.clock import SystemClock
 from monitord.config.durations import parse_duration
 from monitord.config.schema import CheckConfig

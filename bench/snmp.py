@@ -28,7 +28,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests.support
 
-from monitord.checks.base import Check, check_env
+from monitord.checks.base import check_env
+from monitord.checks.kind import Check
 from monitord.clock import SystemClock
 from monitord.config.reader import Problems, Table
 from monitord.config.schema import CheckConfig

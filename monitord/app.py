@@ -24,7 +24,8 @@ from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.auth import TokenGate
 from monitord.api.views import Views
-from monitord.checks.base import Check, CheckEnv
+from monitord.checks.base import CheckEnv
+from monitord.checks.kind import Check
 from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
 from monitord.compat import TaskGroup
@@ -79,8 +80,10 @@ class Daemon:
         clock: Clock | None = None,
         notifier: SystemdNotifier | None = None,
         config_path: Path | None = None,
+        log_level: str | None = None,
     ) -> None:
         self.config = config
+        self.log_level = log_level  # --log-level: wins over the config's, also after a reload
         self.config_path = config_path or config.file
         self.clock: Clock = clock or SystemClock()
         self.notifier = notifier or SystemdNotifier()
@@ -116,21 +119,33 @@ class Daemon:
     async def handle_result(self, result: Result) -> None:
         state = self.states.setdefault(result.check, CheckState())
         state.last[result.location] = result
-        log.info(
-            "check_result", check=result.check, type=result.type, location=result.location,
-            status=result.status.name, phase=result.phase.value if result.phase else None,
-            summary=result.summary, duration_ms=round(result.duration * 1000, 1),
+        # Every run at debug ([monitord] log_results = "all": at info); changes at info.
+        level = "info" if self.config.monitord.log_results == "all" else "debug"
+        getattr(log, level)(
+            "check_result", check=result.check, status=result.status.name,
+            phase=result.phase.value if result.phase else None, summary=result.summary,
+            type=result.type, location=result.location,
+            duration_ms=round(result.duration * 1000, 1),
         )
-        if state.status is not result.status:
+        if state.status is not None and state.status is not result.status:
+            # Not for a check's first result since start: a state restored at start (or a
+            # new check's first state) is not a change.
             log.info(
-                "check_state_changed", check=result.check, location=result.location,
-                previous=state.status.name if state.status is not None else None,
-                status=result.status.name, summary=result.summary,
+                "check_state_changed", check=result.check, status=result.status.name,
+                phase=result.phase.value if result.phase else None, summary=result.summary,
+                previous=state.status.name, location=result.location,
             )
+        if state.status is not result.status:
             state.status = result.status
             state.since = result.at
         for listener in self.result_listeners:
             await listener(result)
+
+    def _restore_states(self, alerting: Alerting) -> None:
+        """Each check's last status from the state database: a restart is not a change."""
+        for name, view in alerting.check_states().items():
+            if any(loc.at is not None for loc in view.locations):
+                self.states[name] = CheckState(status=view.status, since=view.since)
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -142,6 +157,7 @@ class Daemon:
         api_runner = None
         try:
             await self.alerting.open()
+            self._restore_states(self.alerting)
             self._wire_alerting(self.alerting)
             await self._open_heartbeats(self.store)
             try:
@@ -286,7 +302,7 @@ class Daemon:
                 del self.states[name]
             self.config = new
             self.reloads += 1
-            configure_logging(new.monitord.log_format, new.monitord.log_level)
+            configure_logging(new.monitord.log_format, self.log_level or new.monitord.log_level)
             log.info("reloaded", added=added, removed=removed, changed=changed,
                      checks=len(new.local_checks()))
             return True

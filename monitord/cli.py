@@ -1,23 +1,48 @@
-"""The ``monitord`` command line: each command is a small function returning an exit status."""
+"""The ``monitord`` command line: each command is a small function returning an exit status.
+
+Start-up matters (an operator types these at 3 a.m.): this module imports only argparse, and
+each command imports what it needs when it runs — the config reader, the daemon, aiohttp.
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import sys
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from monitord import __version__
-from monitord.config.reader import ConfigInvalid
-from monitord.config.schema import CheckConfig
-from monitord.configfile import Config, load_config
+
+if TYPE_CHECKING:
+    from monitord.config.schema import CheckConfig
+    from monitord.configfile import Config
 
 DEFAULT_CONFIG = "/etc/monitord/config.toml"
-EXIT_BAD_CONFIG = 2
+EXIT_BAD_CONFIG = EXIT_BAD_INPUT = 2
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+# The exit statuses each command documents in its --help (and the README's command table).
+EXITS = {
+    "run": "0 clean stop (SIGTERM, SIGINT), 1 cannot start (a port cannot be bound), "
+           "2 bad config or unreadable secret",
+    "check-config": "0 valid, 2 invalid (every problem listed, one a line)",
+    "probe": "the worst status, Nagios style: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; "
+             "2 on a bad config or an unknown --check",
+    "routes": "0, 2 on bad input (config, --at, --label, --check)",
+    "test-notify": "0 delivered, 1 failed (reason printed), 2 bad config or unknown receiver",
+    "demo": "0",
+}
+RUN_NOTES = """\
+signals:
+  SIGHUP    reload the config: validated first; if invalid, the errors are logged
+            (reload_rejected) and the old config keeps running
+  SIGTERM, SIGINT
+            stop within 5 s
+
+exit status:
+  """
 
 
 def config_path(args: argparse.Namespace) -> Path:
@@ -26,6 +51,9 @@ def config_path(args: argparse.Namespace) -> Path:
 
 def load_or_report(args: argparse.Namespace) -> Config | None:
     """The config, or None after printing every problem (one a line) to stderr."""
+    from monitord.config.reader import ConfigInvalid
+    from monitord.configfile import load_config
+
     try:
         return load_config(config_path(args))
     except ConfigInvalid as exc:
@@ -39,6 +67,8 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from monitord.app import Daemon, StartupError
     from monitord.config.secrets import unreadable_secrets
     from monitord.logs import configure_logging
@@ -51,9 +81,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{config.file}: {problem}", file=sys.stderr)
     if problems:
         return EXIT_BAD_CONFIG
-    configure_logging(config.monitord.log_format, config.monitord.log_level)
+    configure_logging(config.monitord.log_format, args.log_level or config.monitord.log_level)
     try:
-        asyncio.run(Daemon(config, config_path=config_path(args)).run())
+        asyncio.run(Daemon(config, config_path=config_path(args), log_level=args.log_level).run())
     except StartupError as exc:  # e.g. the API or trap port cannot be bound
         print(f"monitord: cannot start: {exc}", file=sys.stderr)
         return 1
@@ -62,6 +92,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def summary_lines(config: Config) -> list[str]:
     """One line per section, for ``check-config``."""
+    from collections import Counter
+
     by_type = Counter(c.type for c in config.checks)
     types = ", ".join(f"{n} {t}" for t, n in sorted(by_type.items()))
     local = len(config.local_checks())
@@ -105,25 +137,29 @@ def select_checks(config: Config, names: Sequence[str]) -> tuple[list[CheckConfi
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
+    import asyncio
+    import json
+
     from monitord.model import Status
     from monitord.probe import probe_once
 
     config = load_or_report(args)
     if config is None:
-        return 3
+        return EXIT_BAD_INPUT
     checks, unknown = select_checks(config, args.check or [])
     for name in unknown:
-        print(f"monitord probe: no check named {name!r}", file=sys.stderr)
+        print(f'monitord probe: --check: no check named "{name}" in {config.file}',
+              file=sys.stderr)
     if unknown:
-        return 3
+        return EXIT_BAD_INPUT
     if args.explain:  # the check, then its evidence and what changed
         from monitord.explain import explain
 
         explained = asyncio.run(explain(config, checks))
         for item in explained:
             print(json.dumps(item.to_json()) if args.json else item.text())
-        results = [item.result for item in explained]
-        return int(Status.worst([r.status for r in results])) if results else 0
+        outcomes = [item.result for item in explained]
+        return int(Status.worst([r.status for r in outcomes])) if outcomes else 0
     results = asyncio.run(probe_once(config, checks))
     for result in results:
         if args.json:
@@ -131,7 +167,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
         else:
             phase = f" [{result.phase.value}]" if result.phase else ""
             print(f"{result.status.name:<8} {result.check} ({result.type}, {result.location})"
-                  f"{phase}: {result.summary} ({result.duration * 1000:.0f} ms)")
+                  f"{phase}: {result.summary}")
     return int(Status.worst([r.status for r in results])) if results else 0
 
 
@@ -141,7 +177,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    status, text = explain_routes(config, args.at, args.label or [], args.check)
+    status, text = explain_routes(config, args.at, args.label or [], args.check,
+                                  as_json=args.json)
     if status:
         print(f"monitord routes: {text.rstrip()}", file=sys.stderr)
     else:
@@ -150,6 +187,8 @@ def cmd_routes(args: argparse.Namespace) -> int:
 
 
 def cmd_test_notify(args: argparse.Namespace) -> int:
+    import asyncio
+
     from monitord.notify.testsend import test_notify
 
     config = load_or_report(args)
@@ -161,6 +200,8 @@ def cmd_test_notify(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import asyncio
+
     from monitord.demo import run_demo
 
     state_dir = Path(args.state_dir).resolve()
@@ -169,24 +210,41 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_log_level(parser: argparse.ArgumentParser) -> None:
+    """``--log-level``, for the commands that run for long (``run``, ``agent``)."""
+    parser.add_argument("--log-level", choices=LOG_LEVELS, metavar="LEVEL",
+                        help="debug, info, warning or error; overrides [monitord] log_level "
+                             "(also after a reload)")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="monitord", description="Monitoring and alerting daemon.")
+    parser = argparse.ArgumentParser(
+        prog="monitord", description="Monitoring and alerting daemon.",
+        epilog="Run 'monitord COMMAND --help' for a command's options and exit statuses.")
     parser.add_argument("--version", action="version", version=f"monitord {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("-c", "--config", help=f"config file (default $MONITORD_CONFIG, else "
-                                              f"{DEFAULT_CONFIG})")
+    def command(name: str, help_text: str, notes: str = "") -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text[0].upper() + help_text[1:]
+                           + ".", epilog=notes or f"exit status: {EXITS[name]}",
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p.add_argument("-c", "--config", metavar="FILE",
+                       help=f"config file (default $MONITORD_CONFIG, else {DEFAULT_CONFIG})")
         return p
 
-    command("run", "run the daemon in the foreground").set_defaults(func=cmd_run)
-    command("check-config", "validate the config and summarise it").set_defaults(
-        func=cmd_check_config)
+    run = command("run", "run the daemon in the foreground (systemd Type=notify)",
+                  RUN_NOTES + EXITS["run"])
+    add_log_level(run)
+    run.set_defaults(func=cmd_run)
+    command("check-config", "validate the config and print one summary line per section"
+            ).set_defaults(func=cmd_check_config)
     probe = command("probe", "run checks once, now, and print each result (no alerting)")
     probe.add_argument("--check", action="append", metavar="NAME",
-                       help="a check (or a family like dns:example.fr); repeatable")
-    probe.add_argument("--json", action="store_true", help="one JSON object a line")
+                       help="a check, or a family like dns:example.fr; repeatable "
+                            "(default: every check of this location)")
+    probe.add_argument("--json", action="store_true",
+                       help="one JSON object a line: check, type, location, status, phase, "
+                            "summary, duration_ms, metrics, at")
     probe.add_argument("--explain", action="store_true",
                        help="also run the evidence probes and say what changed since the "
                             "last OK result the daemon saw")
@@ -195,24 +253,31 @@ def build_parser() -> argparse.ArgumentParser:
     routes.add_argument("--at", required=True, metavar="TIME",
                         help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00")
     routes.add_argument("--label", action="append", metavar="K=V",
-                        help="a label of the alert; repeatable")
+                        help="a label of the alert; repeatable. Without --label and --check: "
+                             "an alert with no labels, which shows the default route")
     routes.add_argument("--check", metavar="NAME",
                         help="use that check's labels (--label adds to or overrides them)")
+    routes.add_argument("--json", action="store_true",
+                        help="the decision as one JSON object (routes, receivers, held)")
     routes.set_defaults(func=cmd_routes)
     test_notify = command("test-notify", "send a clearly marked test notification through a "
                                          "receiver, for real")
-    test_notify.add_argument("--receiver", required=True, metavar="NAME")
+    test_notify.add_argument("--receiver", required=True, metavar="NAME",
+                             help="a [[receiver]] name of the config")
     test_notify.set_defaults(func=cmd_test_notify)
     demo = sub.add_parser("demo", help="run the daemon on loopback targets it starts itself",
                           description="Start a failing-and-recovering web shop, a TCP service "
-                          "and a notification sink on loopback, and monitor them.")
-    demo.add_argument("--state-dir", default="state/demo",
+                          "and a notification sink on loopback, and monitor them.",
+                          epilog=f"exit status: {EXITS['demo']}")
+    demo.add_argument("--state-dir", default="state/demo", metavar="DIR",
                       help="where the demo keeps its config and state (default: state/demo)")
     demo.set_defaults(func=cmd_demo)
     from monitord.client import add_parsers
 
     def with_config(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        p.add_argument("-c", "--config", help="config file (for the API address and token)")
+        p.add_argument("-c", "--config", metavar="FILE",
+                       help="config file, for the API address and token (default "
+                            f"$MONITORD_CONFIG, else {DEFAULT_CONFIG})")
         p.set_defaults(func=_client)
         return p
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,7 +12,8 @@ from typing import Any
 from monitord.checks.domains import Expansion, expand_domains
 from monitord.checks.registry import KINDS
 from monitord.config.alerting import AlertingConfig
-from monitord.config.reader import ConfigInvalid, Problems, Table
+from monitord.config.lines import LineIndex, Place
+from monitord.config.reader import ConfigError, ConfigInvalid, Problems, Table
 from monitord.config.schema import (
     COMMON_CHECK_KEYS,
     ApiSection,
@@ -32,6 +34,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+_AT_LINE = re.compile(r"\s*\(at line (\d+), column \d+\)$")
 
 
 @dataclass(frozen=True)
@@ -66,7 +70,8 @@ def load_config(path: str | Path) -> Config:
     path = Path(path)
     problems = Problems(str(path))
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        source = path.read_text(encoding="utf-8")
+        raw = tomllib.loads(source)
     except OSError as exc:
         problems.add("", f"cannot read the file: {exc.strerror or exc}")
         raise ConfigInvalid(problems.errors) from None
@@ -74,12 +79,22 @@ def load_config(path: str | Path) -> Config:
         problems.add("", f"not UTF-8 text: {exc}")
         raise ConfigInvalid(problems.errors) from None
     except tomllib.TOMLDecodeError as exc:
-        problems.add("", f"invalid TOML: {exc}")
-        raise ConfigInvalid(problems.errors) from None
+        raise ConfigInvalid([_syntax_error(path, exc)]) from None
+    problems.lines = LineIndex(source)
     config = parse_config(raw, path, problems)
     if problems:
         raise ConfigInvalid(problems.errors)
     return config
+
+
+def _syntax_error(path: Path, exc: ValueError) -> ConfigError:
+    """``FILE:LINE: invalid TOML: …``, the line moved from the parser's message to the front."""
+    message = str(exc)
+    where = _AT_LINE.search(message)
+    if where is None:
+        return ConfigError(str(path), "", f"invalid TOML: {message}")
+    return ConfigError(str(path), "", f"invalid TOML: {message[:where.start()]}",
+                       int(where.group(1)))
 
 
 def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Config:
@@ -88,17 +103,19 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     api = parse_api(root.table("api"))
     defaults = _defaults(root, problems)
     checks: list[CheckConfig] = []
-    paths: list[str] = []  # where each check was written, for error messages
-    for _, table in root.tables("check"):
+    # Where each check was written, for error messages: its path, its position (a name may
+    # be used twice) and its place in the file (for line numbers).
+    written: list[tuple[str, str, Place | None]] = []
+    for index, table in root.tables("check"):
         table.inherited = defaults
         check = parse_check(table, monitord.location, KINDS)
         if check is not None:
             checks.append(check)
-            paths.append(table.path)
+            written.append((table.path, f"check[{index + 1}]", table.place))
     expansion = expand_domains(root, defaults, monitord.location, KINDS)
     checks += expansion.checks  # before the name and depends_on checks: they may refer to them
-    paths += [f'domain check "{c.name}"' for c in expansion.checks]
-    _check_names_and_dependencies(checks, paths, problems)
+    written += [(f'domain check "{c.name}"',) * 2 + (None,) for c in expansion.checks]
+    _check_names_and_dependencies(checks, written, problems)
     smtp = parse_smtp(root.table("smtp"))
     receivers = parse_receivers(root, smtp)
     routing = parse_routing(root, monitord.timezone)
@@ -122,11 +139,14 @@ def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:
         table.error("name" if "name" in table.data else "type",
                     "cannot be a default: each check sets its own")
     known: set[str] = set()
-    scratch = Problems("")
-    for kind in KINDS.values():  # learn each kind's keys by letting it read the table
-        probe = Table(scratch, "", table.data)
-        kind.parse(probe)
-        known |= _keys_read(probe)
+    if set(table.data) - set(COMMON_CHECK_KEYS):
+        # Learn the kinds' keys by letting each read the table: kinds are declared by light
+        # spec modules (no network library), so this costs milliseconds.
+        scratch = Problems("")
+        for kind in KINDS.values():
+            probe = Table(scratch, "", table.data)
+            kind.parse(probe)
+            known |= _keys_read(probe)
     table.finish(extra_known=sorted((known | set(COMMON_CHECK_KEYS)) - {"name", "type"}))
     return dict(table.data)
 
@@ -135,22 +155,26 @@ def _keys_read(table: Table) -> set[str]:
     return set(table._read)
 
 
-def _check_names_and_dependencies(checks: list[CheckConfig], paths: list[str],
+def _check_names_and_dependencies(checks: list[CheckConfig],
+                                  written: list[tuple[str, str, Place | None]],
                                   problems: Problems) -> None:
     seen: dict[str, str] = {}
-    for path, check in zip(paths, checks):
+    for (path, position, place), check in zip(written, checks):
         if check.name in seen:
-            first = seen[check.name].split(" ")[0]
-            problems.add(path, f"name: duplicate check name (first used by {first})")
+            # both share the name: the position tells them apart
+            problems.add(path if path == position else f'{position} "{check.name}"',
+                         f"name: duplicate check name (first used by {seen[check.name]})",
+                         (*place, "name") if place else None)
         else:
-            seen[check.name] = path
+            seen[check.name] = position
     by_name = {c.name: c for c in checks}
-    for path, check in zip(paths, checks):
+    for (path, _, place), check in zip(written, checks):
+        where = (*place, "depends_on") if place else None
         for parent in check.depends_on:
             if parent not in by_name:
-                problems.add(path, f'depends_on: no check named "{parent}"')
+                problems.add(path, f'depends_on: no check named "{parent}"', where)
             elif parent == check.name:
-                problems.add(path, "depends_on: a check cannot depend on itself")
+                problems.add(path, "depends_on: a check cannot depend on itself", where)
     for cycle in _cycles(by_name):
         problems.add("check", "depends_on: dependency cycle " + " -> ".join(cycle))
 

@@ -6,7 +6,7 @@ import asyncio
 
 import structlog
 
-from monitord.checks.base import Check
+from monitord.checks.kind import Check
 from monitord.clock import Clock
 from monitord.compat import timeout
 from monitord.config.durations import format_duration

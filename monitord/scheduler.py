@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import structlog
 
-from monitord.checks.base import Check
+from monitord.checks.kind import Check
 from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.config.schema import CheckConfig

@@ -162,13 +162,13 @@ def test_config_errors(tmp_path: Path) -> None:
             perod = "1h"
         """))
     errors = [str(e).split(": ", 1)[1] for e in info.value.errors]
-    assert 'check[0] "a": period: required' in errors
-    assert any(e.startswith('check[0] "a": token: secrets are never written') for e in errors)
-    assert any(e.startswith('check[1] "b": period: expected a duration above zero')
+    assert 'check "a": period: required' in errors
+    assert any(e.startswith('check "a": token: secrets are never written') for e in errors)
+    assert any(e.startswith('check "b": period: expected a duration above zero')
                for e in errors)
-    assert any(e.startswith('check[1] "b": grace: expected a duration') for e in errors)
-    assert 'check[1] "b": max_duration: expected a duration above zero' in errors
-    assert any(e.startswith('check[1] "b": perod: unknown key') for e in errors)
+    assert any(e.startswith('check "b": grace: expected a duration') for e in errors)
+    assert 'check "b": max_duration: expected a duration above zero' in errors
+    assert any(e.startswith('check "b": perod: unknown key') for e in errors)
 
 
 # -- the check, run in virtual time -----------------------------------------------------------

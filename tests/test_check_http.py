@@ -343,7 +343,7 @@ async def test_names_resolve_through_the_configured_resolvers(
     ({"url": "ftp://example.net/"}, 'url: expected an http:// or https:// URL with a host, got '
                                     '"ftp://example.net/"'),
     ({"url": "https://x.test/", "expect_body": "(unclosed"},
-     "expect_body: invalid regular expression '(unclosed': missing ), unterminated subpattern "
+     'expect_body: invalid regular expression "(unclosed": missing ), unterminated subpattern '
      "at position 0"),
     ({"url": "https://x.test/", "expect_status": 200},
      'expect_status: expected a non-empty array of status codes like [200, "3xx", "500-504"], '
@@ -390,11 +390,11 @@ folow_redirects = false
     with pytest.raises(ConfigInvalid) as caught:
         load_config(path)
     lines = [str(e) for e in caught.value.errors]
-    assert any(line.startswith(f'{path}: check[0] "shop": expect_body: invalid regular '
-                               f"expression '[unclosed'") for line in lines), lines
-    assert f'{path}: check[0] "shop": expect_status: expected status codes from 100 to 599, ' \
+    assert any(line.startswith(f'{path}:6: check "shop": expect_body: invalid regular '
+                               f'expression "[unclosed"') for line in lines), lines
+    assert f'{path}:7: check "shop": expect_status: expected status codes from 100 to 599, ' \
            f'"NNN-NNN" ranges or classes like "2xx", got "600"' in lines
-    assert any(line.startswith(f'{path}: check[1] "api": reject_body: invalid regular '
-                               f"expression '*'") for line in lines), lines
-    assert f'{path}: check[1] "api": folow_redirects: unknown key (did you mean ' \
+    assert any(line.startswith(f'{path}:13: check "api": reject_body: invalid regular '
+                               f'expression "*"') for line in lines), lines
+    assert f'{path}:14: check "api": folow_redirects: unknown key (did you mean ' \
            f'"follow_redirects"?)' in lines

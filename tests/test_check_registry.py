@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from monitord.checks.base import CheckKind
+from monitord.checks.kind import CheckKind
 from monitord.checks.registry import KINDS, MODULES, Registry, UnknownKind, load_kind
 
 

@@ -164,7 +164,7 @@ async def test_names_resolve_through_the_configured_resolvers(
     ({"host": "x.test"}, "port: required"),
     ({"host": "x.test", "port": 70000}, "port: expected an integer from 1 to 65535, got 70000"),
     ({"host": "x.test", "port": 25, "expect": "(220"},
-     "expect: invalid regular expression '(220': missing ), unterminated subpattern at "
+     'expect: invalid regular expression "(220": missing ), unterminated subpattern at '
      "position 0"),
     ({"host": "x.test", "port": 25, "tls": "yes"}, 'tls: expected true or false, got "yes"'),
 ])

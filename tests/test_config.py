@@ -118,18 +118,18 @@ def test_every_error_is_reported_together_with_file_and_path(tmp_path: Path) -> 
     errors = errors_of(path)
     file = str(path)
     expected = [
-        f'{file}: monitord: timezone: unknown time zone "Europe/Pariss"',
-        f'{file}: defaults: intervall: unknown key (did you mean "interval"?)',
-        f'{file}: check[0] "www-fr": timeout: expected a duration like "10s", got 10',
-        f'{file}: check[1] "www-fr": port: expected an integer, got "twenty-two"',
-        f'{file}: check[1] "www-fr": name: duplicate check name (first used by check[0])',
-        f'{file}: check[2] "Bad Name": name: expected a name made of a-z 0-9 . _ -',
-        f'{file}: check[2] "Bad Name": type: unknown check type "htp"',
-        f'{file}: check[3] "a": depends_on: no check named "ghost"',
-        f'{file}: check[3] "a": retry_intervall: unknown key (did you mean "retry_interval"?)',
-        f'{file}: check[4] "b": confirm: expected an integer, got "3"',
+        f'{file}:4: monitord: timezone: unknown time zone "Europe/Pariss"',
+        f'{file}:6: defaults: intervall: unknown key (did you mean "interval"?)',
+        f'{file}:11: check "www-fr": timeout: expected a duration like "10s", got 10',
+        f'{file}:16: check "www-fr": port: expected an integer, got "twenty-two"',
+        f'{file}:13: check[2] "www-fr": name: duplicate check name (first used by check[1])',
+        f'{file}:18: check "Bad Name": name: expected a name made of a-z 0-9 . _ -',
+        f'{file}:19: check "Bad Name": type: unknown check type "htp"',
+        f'{file}:25: check "a": depends_on: no check named "ghost"',
+        f'{file}:26: check "a": retry_intervall: unknown key (did you mean "retry_interval"?)',
+        f'{file}:33: check "b": confirm: expected an integer, got "3"',
         f"{file}: check: depends_on: dependency cycle a -> b -> a",
-        f"{file}: extra: unknown key",
+        f"{file}:34: extra: unknown key",
     ]
     for line in expected:
         assert any(e.startswith(line) for e in errors), f"missing: {line}\ngot:\n" + "\n".join(
@@ -150,7 +150,7 @@ def test_secrets_are_never_inline(tmp_path: Path) -> None:
 def test_toml_syntax_error_names_the_file(tmp_path: Path) -> None:
     path = write(tmp_path, "[monitord\n")
     (error,) = errors_of(path)
-    assert error.startswith(f"{path}: invalid TOML")
+    assert error.startswith(f"{path}:1: invalid TOML")
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -172,8 +172,8 @@ def test_check_config_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[s
     bad.write_text('[[check]]\nname = "x"\ntype = "tcp"\nport = 0\n')
     assert main(["check-config", "-c", str(bad)]) == 2
     err = capsys.readouterr().err
-    assert f'{bad}: check[0] "x": host: required' in err
-    assert f'{bad}: check[0] "x": port: expected an integer from 1 to 65535' in err
+    assert f'{bad}:1: check "x": host: required' in err
+    assert f'{bad}:4: check "x": port: expected an integer from 1 to 65535' in err
 
 
 def test_check_config_via_environment_and_module(tmp_path: Path) -> None:

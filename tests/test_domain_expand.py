@@ -161,21 +161,21 @@ depends_on = ["dns:example.fr"]
 
 @pytest.mark.parametrize(("text", "message"), [
     ('names = ["example.fr"]\nserial_drift_grase = "1h"',
-     'domain[0]: serial_drift_grase: unknown key (did you mean "serial_drift_grace"?)'),
-    ('expect = { A = ["192.0.2.1"] }', "domain[0]: names: required"),
-    ("names = []", "domain[0]: names: expected at least one domain name"),
-    ('names = ["exa mple.fr"]', "domain[0]: names: not a valid domain name"),
-    ('names = ["example.fr"]\ntls_hosts = ["www:99999"]', "domain[0]: tls_hosts: expected"),
-    ('names = ["example.fr"]\nzone = "example.fr"', "domain[0]: zone: set by the expansion"),
+     'domain[1]: serial_drift_grase: unknown key (did you mean "serial_drift_grace"?)'),
+    ('expect = { A = ["192.0.2.1"] }', "domain[1]: names: required"),
+    ("names = []", "domain[1]: names: expected at least one domain name"),
+    ('names = ["exa mple.fr"]', "domain[1]: names: not a valid domain name"),
+    ('names = ["example.fr"]\ntls_hosts = ["www:99999"]', "domain[1]: tls_hosts: expected"),
+    ('names = ["example.fr"]\nzone = "example.fr"', "domain[1]: zone: set by the expansion"),
     ('names = ["example.fr"]\n[domain.dns]\nquery = "x.fr"',
-     "domain[0].dns: query: set by the expansion"),
+     "domain[1].dns: query: set by the expansion"),
     ('names = ["example.fr"]\n[domain.tls]\nwarn_befor = "3d"',
-     "domain[0].tls: warn_befor: unknown key"),
+     "domain[1].tls: warn_befor: unknown key"),
     ('names = ["example.fr"]\nexpires = { "example.com" = "2027-01-01" }',
-     "domain[0]: expires: names not in this block: example.com"),
+     "domain[1]: expires: names not in this block: example.com"),
     ('names = ["example.fr"]\nexpires = "soon"', 'expected a date like "2027-03-04"'),
     ('names = ["example.fr"]\nexpect = { PTR = ["x."] }', "expected a record type"),
-    ('names = ["example.fr"]\nname = "x"', "domain[0]: name: set by the expansion"),
+    ('names = ["example.fr"]\nname = "x"', "domain[1]: name: set by the expansion"),
 ])
 def test_block_errors(tmp_path: Path, text: str, message: str) -> None:
     found = errors(tmp_path, "[[domain]]\n" + text + "\n")
@@ -188,7 +188,7 @@ def test_one_bad_setting_is_reported_once_for_many_names(tmp_path: Path) -> None
 names = ["a.fr", "b.fr", "c.fr"]
 rrsig_warn_before = 3
 """)
-    assert found == [f"{tmp_path / 'config.toml'}: domain[0]: rrsig_warn_before: expected a "
+    assert found == [f"{tmp_path / 'config.toml'}: domain[1]: rrsig_warn_before: expected a "
                      'duration like "10s", got 3']
 
 
@@ -199,5 +199,5 @@ names = ["example.fr"]
 [[domain]]
 names = ["EXAMPLE.fr"]
 """)
-    assert any('domain[1]: names: "example.fr" is already listed in domain[0]' in e
+    assert any('domain[2]: names: "example.fr" is already listed in domain[1]' in e
                for e in found), found

@@ -61,6 +61,7 @@ async def test_moved_name_is_explained_in_the_notification(
             location = "test"
             state_dir = "{tmp_path / 'state'}"
             log_format = "json"
+            log_results = "all"
             resolvers = ["{dns}:53"]
             [api]
             listen = "{api}"

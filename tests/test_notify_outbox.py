@@ -95,7 +95,7 @@ async def test_given_up_after_max_delivery_age(tmp_path: Path) -> None:
     # attempts at 0 s, then every 300-1000 s, the last one at the deadline
     assert 3 <= row.attempts <= 8
     assert len(hook.requests) == row.attempts
-    given_up = [e for e in logs if e["event"] == "notification given up"]
+    given_up = [e for e in logs if e["event"] == "notification_given_up"]
     assert [e["reason"] for e in given_up] == [row.last_error]
 
 

@@ -66,8 +66,8 @@ async def test_400_is_given_up_and_logged(tmp_path: Path) -> None:
     assert row.attempts == 1
     assert len(hook.requests) == 1
     assert row.last_error == 'HTTP 400: {"error": "bad field"}'
-    given_up = [e for e in logs if e["event"] == "notification given up"]
-    assert given_up == [{"event": "notification given up", "log_level": "error",
+    given_up = [e for e in logs if e["event"] == "notification_given_up"]
+    assert given_up == [{"event": "notification_given_up", "log_level": "error",
                          "receiver": "hook", "notification": "n1",
                          "reason": 'HTTP 400: {"error": "bad field"}', "attempt": 1}]
     assert (stats.sent, stats.failed) == (0, 1)

@@ -82,20 +82,20 @@ def test_critical_at_night(config: Config) -> None:
 alert {check="shop-fr", service="shop", severity="critical", type="http"}
 at 2026-03-30T22:00:00+02:00 = Monday 2026-03-30 22:00 CEST (Europe/Paris)
 
-route[0]: severity=~critical|warning: matched
+route[1]: severity=~critical|warning: matched
   active_time_intervals business-hours: outside "business-hours": Monday 2026-03-30 22:00 \
 CEST (Europe/Paris): not in times 09:00–18:00
   inactive: outside all its active_time_intervals: holds for ops-mail
   continue = true: the next route is tried
-route[1] "night": severity=critical: matched
+route "night": severity=critical: matched
   mute_time_intervals business-hours: outside "business-hours": Monday 2026-03-30 22:00 \
 CEST (Europe/Paris): not in times 09:00–18:00
   not muted: delivers to oncall
   first match: stop here
 
-deliver now: oncall (route[1], group_by [service], group_wait 10s, group_interval 5m, \
+deliver now: oncall (route[2], group_by [service], group_wait 10s, group_interval 5m, \
 repeat_interval 4h)
-held: ops-mail (route[0]) until 2026-03-31T09:00:00+02:00
+held: ops-mail (route[1]) until 2026-03-31T09:00:00+02:00
 maintenance: no window holds this alert now
 """
 
@@ -106,9 +106,9 @@ def test_warning_in_business_hours_given_in_utc(config: Config) -> None:
     assert 'alert {check="shop-fr", service="shop", severity="warning", type="http"}' in text
     assert "at 2026-03-30T08:00:00+00:00 = Monday 2026-03-30 10:00 CEST" in text
     assert '  active by "business-hours": delivers to ops-mail' in text
-    assert ('route[1] "night": severity=critical: not matched (severity=critical fails: '
+    assert ('route "night": severity=critical: not matched (severity=critical fails: '
             'severity="warning")') in text
-    assert "deliver now: ops-mail (route[0], group_by [], group_wait 30s" in text
+    assert "deliver now: ops-mail (route[1], group_by [], group_wait 30s" in text
     assert "held:" not in text
 
 
@@ -123,7 +123,7 @@ def test_unmatched_labels_go_to_the_default_receivers(config: Config) -> None:
 def test_holidays_and_maintenance_are_explained(config: Config) -> None:
     _, christmas = cmd_routes(config, "2026-12-25T10:00:00+01:00", [], "shop-fr")
     assert "2026-12-25 is an excluded date" in christmas
-    assert "held: ops-mail (route[0]) until 2026-12-28T09:00:00+01:00" in christmas
+    assert "held: ops-mail (route[1]) until 2026-12-28T09:00:00+01:00" in christmas
     _, sunday = cmd_routes(config, "2026-03-29T03:30:00+02:00", [], "shop-fr")
     assert ('maintenance "sunday-upgrades" is active: inside "sunday-night": Sunday '
             "2026-03-29 03:30 CEST (Europe/Paris) is in weekdays sunday; times 01:00–05:00 "
@@ -136,7 +136,6 @@ def test_holidays_and_maintenance_are_explained(config: Config) -> None:
     ("2026-03-30T22:00:00+02:00", ["severity"], None, "--label: expected NAME=VALUE"),
     ("2026-03-30T22:00:00+02:00", ["1x=b"], None, "--label: expected NAME=VALUE"),
     ("2026-03-30T22:00:00+02:00", [], "nope", '--check: no check named "nope"'),
-    ("2026-03-30T22:00:00+02:00", [], None, "give the alert's labels"),
 ])
 def test_bad_input_exits_2(config: Config, at: str, labels: list[str], check: str | None,
                            message: str) -> None:
@@ -149,6 +148,13 @@ def test_the_command_line(config_file: Path, capsys: pytest.CaptureFixture[str])
     argv = ["routes", "-c", str(config_file), "--at", "2026-03-30T22:00:00+02:00",
             "--label", "severity=critical", "--label", "service=shop"]
     assert main(argv) == 0
-    assert "deliver now: oncall (route[1]" in capsys.readouterr().out
+    assert "deliver now: oncall (route[2]" in capsys.readouterr().out
     assert main(["routes", "-c", str(config_file), "--at", "yesterday", "--label", "a=b"]) == 2
     assert "monitord routes: --at: expected an ISO 8601" in capsys.readouterr().err
+
+
+def test_without_labels_the_default_route_is_explained(config: Config) -> None:
+    status, text = cmd_routes(config, "2026-03-30T22:00:00+02:00", [], None)
+    assert status == 0
+    assert text.startswith("no --label or --check: explaining an alert without labels")
+    assert "no route matched: [alerting] default_receivers" in text

@@ -62,9 +62,9 @@ def test_parse(text: str, name: str, op: Op, value: str) -> None:
 @pytest.mark.parametrize(("text", "message"), [
     ("severity", 'expected a matcher like "severity=critical"'),
     ("=critical", "an empty label name"),
-    ("1severity=critical", "label name '1severity'"),
+    ("1severity=critical", 'label name "1severity"'),
     ("seve rity=critical", "expected a matcher"),
-    ("severity=~(critical", "invalid regular expression '(critical'"),
+    ("severity=~(critical", 'invalid regular expression "(critical"'),
     ('severity="crit', None),  # an unbalanced quote is an ordinary character
     ("a=" + "x" * 2000, "longer than 1024"),
 ])

@@ -20,7 +20,7 @@ WRAP = 2**32
 
 def parsed(**keys: Any) -> tuple[SnmpSpec, list[str]]:
     problems = Problems("config.toml")
-    table = Table(problems, 'check[0] "r1"', {"host": "192.0.2.1", **keys})
+    table = Table(problems, 'check "r1"', {"host": "192.0.2.1", **keys})
     spec = parse(table)
     table.finish()
     return spec, [f"{e.path}: {e.message}" for e in problems.errors]

@@ -13,51 +13,13 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, TypeVar
 
 from monitord.clock import Clock
-from monitord.model import Outcome
 
-if TYPE_CHECKING:
-    from monitord.config.reader import Table
-    from monitord.config.schema import CheckConfig, CheckSpec
+__all__ = ["CheckEnv", "check_env"]
 
 R = TypeVar("R")
-
-
-class Check(Protocol):
-    """One configured check, ready to run. It may keep state between runs (counters)."""
-
-    async def run(self) -> Outcome:
-        """Probe once. The caller enforces the deadline; cancellation must be honoured."""
-        ...
-
-
-@runtime_checkable
-class CheckKind(Protocol):
-    @property
-    def name(self) -> str: ...  # read-only, so a frozen dataclass such as Kind conforms
-
-    def parse(self, table: Table) -> CheckSpec:
-        """Read this kind's keys; record errors on ``table``, never raise."""
-        ...
-
-    def build(self, config: CheckConfig, env: CheckEnv) -> Check: ...
-
-
-@dataclass(frozen=True, slots=True)
-class Kind:
-    """The usual way to declare a kind: a spec parser and a check constructor."""
-
-    name: str
-    parse_spec: Callable[[Table], CheckSpec]
-    make: Callable[[CheckConfig, CheckEnv], Check]
-
-    def parse(self, table: Table) -> CheckSpec:
-        return self.parse_spec(table)
-
-    def build(self, config: CheckConfig, env: CheckEnv) -> Check:
-        return self.make(config, env)
 
 
 @dataclass

@@ -23,22 +23,23 @@ from typing import Any
 import aiodns
 import pycares
 
-from monitord.checks.base import CheckEnv, CheckKind, Kind
+from monitord.checks.base import CheckEnv
 from monitord.checks.dns_records import (
     RECORD_TYPES,
     canonical,
-    parse_domain,
-    parse_servers,
-    parse_values,
     show,
+)
+from monitord.checks.dns_spec import (
+    KIND,
+    RCODES,
+    Spec,
+    parse,
 )
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table, to_duration
-from monitord.config.schema import CheckConfig, HostPort
+from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
 
-RCODES = ("NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED", "NOTIMP", "FORMERR")
 # c-ares status -> (rcode, or None when no response was usable; failure text)
 _ARES = {
     aiodns.error.ARES_ENOTFOUND: ("NXDOMAIN", "NXDOMAIN"),
@@ -55,41 +56,6 @@ _QTYPE = {name: getattr(pycares, f"QUERY_TYPE_{name}") for name in RECORD_TYPES}
 _BUDGET_SHARE = 0.9  # of the check's timeout, so a slow resolver is named before the runner
 # stops the whole run
 
-
-@dataclass(frozen=True, slots=True)
-class Spec:
-    query: str
-    record: str = "A"
-    resolvers: tuple[HostPort, ...] = ()  # empty: [monitord] resolvers, else the system's
-    expect: frozenset[str] | None = None
-    expect_contains: frozenset[str] | None = None
-    expect_rcode: str = "NOERROR"
-    max_response_time: float | None = None
-
-    @property
-    def target(self) -> str:
-        return self.query
-
-
-def parse(table: Table) -> Spec:
-    query = parse_domain(table, "query")
-    record = table.choice("record", RECORD_TYPES, "A")
-    expect = parse_values(table, "expect", record)
-    contains = parse_values(table, "expect_contains", record)
-    rcode = table.choice("expect_rcode", RCODES, "NOERROR")
-    if expect is not None and contains is not None:
-        table.error("expect_contains", "give expect (the exact set) or expect_contains, not both")
-    if rcode != "NOERROR" and (expect or contains):
-        table.error("expect", f"an answer cannot be expected with expect_rcode = \"{rcode}\"")
-    return Spec(
-        query=query,
-        record=record,
-        resolvers=parse_servers(table, "resolvers") or (),
-        expect=expect,
-        expect_contains=contains,
-        expect_rcode=rcode,
-        max_response_time=table.optional("max_response_time", to_duration),
-    )
 
 
 class _LoopResolver(aiodns.DNSResolver):
@@ -260,4 +226,4 @@ def _abs(name: str) -> str:
     return f"{name}." if name else "."
 
 
-KIND: CheckKind = Kind("dns", parse, DnsCheck)
+__all__ = ["KIND", "RCODES", "DnsCheck", "Spec", "parse"]

@@ -8,6 +8,11 @@ the answer: both the user's strings and the answers (c-ares for ``dns``, dnspyth
 TXT is the exception: a TXT record is compared as the concatenation of its strings (that is
 how SPF, DKIM and verification tokens are read, and c-ares only reports the concatenation), and
 the user writes it unquoted: ``TXT = ["v=spf1 include:_spf.example.net -all"]``.
+
+Reading a config must not import dnspython (it costs more than the rest of the start-up), so
+the usual forms of expected values and domain names are canonicalised here by a few lines
+that produce dnspython's text exactly (a test compares them); anything unusual — escapes,
+quoted CAA values, TTL-style SOA timers, international names — is handed to dnspython.
 """
 
 from __future__ import annotations
@@ -15,16 +20,13 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable, Mapping
-
-import dns.exception
-import dns.name
-import dns.rdata
-import dns.rdataclass
-import dns.rdatatype
-import dns.rdtypes.ANY.TXT
+from typing import TYPE_CHECKING
 
 from monitord.config.reader import Table, to_str_list
 from monitord.config.schema import HostPort, parse_host_port
+
+if TYPE_CHECKING:
+    import dns.rdata
 
 RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "NS", "SOA", "TXT", "CAA", "SRV")
 DNS_PORT = 53
@@ -33,24 +35,71 @@ _CASE_BLIND = frozenset({"A", "AAAA", "CNAME", "MX", "NS", "SOA", "SRV"})
 # Host-name labels, plus "_" for service names (_sip._tcp, _dmarc).
 _LABEL = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
 MAX_SHOWN = 6  # values shown in a summary before "… and N more"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?")
+_NUMBER = re.compile(r"[0-9]{1,10}")
+# Fields of the plain forms: n = a 16-bit number, N = a 32-bit number, h = a host name.
+_PLAIN_FIELDS = {"CNAME": "h", "NS": "h", "MX": "nh", "SRV": "nnnh", "SOA": "hhNNNNN"}
 
 
 def canonical(record: str, text: str) -> str:
     """The canonical text of one value of type ``record``; raises ValueError if malformed."""
     if record == "TXT":
         return text
+    plain = _plain_canonical(record, text)
+    if plain is not None:
+        return plain
+    return _dnspython_canonical(record, text)
+
+
+def _plain_canonical(record: str, text: str) -> str | None:
+    """The canonical text of a value in its usual form, or None to ask dnspython."""
+    if record in ("A", "AAAA"):
+        if record == "AAAA" and "." in text:  # IPv4-mapped forms: dnspython's rendering
+            return None
+        try:
+            address = ipaddress.ip_address(text.strip())
+        except ValueError:
+            return None
+        return str(address) if address.version == (4 if record == "A" else 6) else None
+    fields = _PLAIN_FIELDS.get(record)
+    words = text.split()
+    if fields is None or len(words) != len(fields):
+        return None
+    out = []
+    for kind, word in zip(fields, words):
+        if kind == "h":
+            if not _PLAIN_NAME.fullmatch(word) or len(word.rstrip(".")) > 253:
+                return None
+            out.append(word.lower() if word.endswith(".") else word.lower() + ".")
+        elif not _NUMBER.fullmatch(word) or int(word) >= (1 << 16 if kind == "n" else 1 << 32):
+            return None
+        else:
+            out.append(str(int(word)))
+    return " ".join(out)
+
+
+def _dnspython_canonical(record: str, text: str) -> str:
+    import dns.exception
+    import dns.name
+    import dns.rdata
+    import dns.rdataclass
+    import dns.rdatatype
+
     try:
         rdata = dns.rdata.from_text(
             dns.rdataclass.IN, dns.rdatatype.from_text(record), text, origin=dns.name.root,
             relativize=False,
         )
     except (dns.exception.DNSException, ValueError) as exc:
-        raise ValueError(f"not a valid {record} value {text!r}: {exc}") from None
+        raise ValueError(f'not a valid {record} value "{text}": {exc}') from None
     return rdata_text(rdata)
 
 
 def rdata_text(rdata: dns.rdata.Rdata) -> str:
     """Canonical text of a dnspython rdata (see the module docstring)."""
+    import dns.rdatatype
+    import dns.rdtypes.ANY.TXT
+
     if isinstance(rdata, dns.rdtypes.ANY.TXT.TXT):
         return b"".join(rdata.strings).decode("utf-8", errors="replace")
     text = rdata.to_text()
@@ -132,13 +181,23 @@ def normalize_domain(text: str) -> str:
     name = text.strip().rstrip(".")
     if not name:
         raise ValueError("expected a domain name, got an empty string")
+    if name.isascii():  # the usual case, decided without dnspython
+        lowered = name.lower()
+        labels = lowered.split(".")
+        if (len(labels) < 2 or len(lowered) > 253
+                or not all(_LABEL.fullmatch(x) for x in labels)):
+            raise ValueError(f'not a valid domain name "{text}"')
+        return lowered
+    import dns.exception
+    import dns.name
+
     try:
         parsed = dns.name.from_unicode(name) if not name.isascii() else dns.name.from_text(name)
     except (dns.exception.DNSException, UnicodeError) as exc:
-        raise ValueError(f"not a valid domain name {text!r}: {exc}") from None
+        raise ValueError(f'not a valid domain name "{text}": {exc}') from None
     ascii_name = parsed.to_text(omit_final_dot=True).lower()
     if len(parsed.labels) < 2 or not all(_LABEL.fullmatch(x) for x in ascii_name.split(".")):
-        raise ValueError(f"not a valid domain name {text!r}")
+        raise ValueError(f'not a valid domain name "{text}"')
     return ascii_name
 
 

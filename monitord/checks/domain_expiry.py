@@ -14,24 +14,24 @@ that fails (``rate limited``, HTTP errors, malformed or oversized answers, timeo
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
 import aiohttp
 
-from monitord.checks import rdap_bootstrap
 from monitord.checks._http_client import read_capped, shared_session
-from monitord.checks.base import CheckEnv, CheckKind, Kind
-from monitord.checks.dns_records import parse_domain
+from monitord.checks.base import CheckEnv
+from monitord.checks.domain_expiry_spec import (
+    KIND,
+    Spec,
+    parse,
+)
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table, to_str
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
 
-DAY = 86400.0
 MAX_RESPONSE = 1024 * 1024  # RDAP domain objects are a few KiB; anything bigger is refused
 _BUDGET_SHARE = 0.9  # of the check's timeout: name a slow registry before the runner does
 
@@ -52,55 +52,6 @@ BAD_STATUS = {
     "server hold": "on hold (server hold): the domain is not published in DNS",
 }
 
-
-@dataclass(frozen=True, slots=True)
-class Spec:
-    domain: str
-    rdap_url: str | None = None  # base URL ("https://rdap.nic.fr/"); None: none known
-    expires: date | None = None  # entered by hand; wins over RDAP
-    warn_before: float = 30 * DAY
-    crit_before: float = 7 * DAY
-
-    @property
-    def target(self) -> str:
-        """The RDAP server: the per-host cap then also spares the registry's rate limits."""
-        return urlsplit(self.rdap_url).hostname or self.domain if self.rdap_url else self.domain
-
-
-def parse(table: Table) -> Spec:
-    domain = parse_domain(table, "domain")
-    url = table.optional("rdap_url", _to_base_url)
-    path = table.optional("rdap_bootstrap", to_str)
-    if url is None and domain:
-        try:
-            url = rdap_bootstrap.load(path).url_for(domain)
-        except (OSError, ValueError) as exc:
-            table.error("rdap_bootstrap", f"cannot use the RDAP bootstrap file: {exc}")
-    warn = table.duration("warn_before", 30 * DAY)
-    crit = table.duration("crit_before", 7 * DAY)
-    if crit > warn:
-        table.error("crit_before", f"expected at most warn_before ({format_duration(warn)}), "
-                                   f"got {format_duration(crit)}")
-    return Spec(domain=domain, rdap_url=url, expires=table.optional("expires", _to_date),
-                warn_before=warn, crit_before=crit)
-
-
-def _to_base_url(value: object) -> str:
-    text = to_str(value)
-    parts = urlsplit(text)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f'expected an http(s) URL like "https://rdap.nic.fr/", got "{text}"')
-    return text if text.endswith("/") else text + "/"
-
-
-def _to_date(value: object) -> date:
-    if isinstance(value, date) and not isinstance(value, datetime):
-        return value  # a TOML local date: expires = 2027-03-04
-    text = to_str(value)
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(f'expected a date like "2027-03-04", got "{text}"') from None
 
 
 class Unusable(Exception):
@@ -233,4 +184,4 @@ def _bad_status(document: dict[str, Any]) -> str:
     return "; ".join(found)
 
 
-KIND: CheckKind = Kind("domain_expiry", parse, DomainExpiryCheck)
+__all__ = ["KIND", "DomainExpiryCheck", "Spec", "parse"]

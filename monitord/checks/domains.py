@@ -32,8 +32,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitord.checks.base import CheckKind
 from monitord.checks.dns_records import normalize_domain, owner_name, parse_expect_table
+from monitord.checks.kind import CheckKind
 from monitord.config.reader import Problems, Table, describe_value, to_str_list
 from monitord.config.schema import COMMON_CHECK_KEYS, CheckConfig, build_check
 
@@ -74,7 +74,7 @@ def expand_domains(root: Table, defaults: Mapping[str, Any], location: str,
     checks: list[CheckConfig] = []
     seen: dict[str, str] = {}
     for index, block in root.tables("domain", name_key=None):
-        checks += _expand_block(block, f"domain[{index}]", defaults, location, kinds, seen)
+        checks += _expand_block(block, f"domain[{index + 1}]", defaults, location, kinds, seen)
     return Expansion(tuple(checks), tuple(seen))
 
 

@@ -8,9 +8,7 @@ in chunks up to ``max_body`` and never further: a huge body is cut, not buffered
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import aiohttp
 from yarl import URL
@@ -18,111 +16,21 @@ from yarl import URL
 from monitord.checks import _expect_json as expect_json
 from monitord.checks._facts import probe_facts
 from monitord.checks._http_client import classify, read_capped, shared_session
-from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
-from monitord.checks.base import CheckEnv, CheckKind, Kind
-from monitord.config.durations import format_duration
-from monitord.config.reader import Table, describe_value, to_duration, to_str
+from monitord.checks.base import CheckEnv
+from monitord.checks.http_spec import (
+    KIND,
+    MAX_BODY,
+    REDIRECT_STATUS,
+    HttpSpec,
+    _describe_ranges,
+    parse,
+    to_status_ranges,
+)
+from monitord.config.durations import format_duration, format_elapsed
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
-
-StatusRanges = tuple[tuple[int, int], ...]
-DEFAULT_STATUS: StatusRanges = ((200, 399),)
-REDIRECT_STATUS = frozenset({301, 302, 303, 307, 308})
-MAX_BODY = 1024 * 1024
-_METHOD = re.compile(r"[A-Z]{1,20}")
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
-_STATUS_RANGE = re.compile(r"([1-5]\d\d)-([1-5]\d\d)")
-_STATUS_CLASS = re.compile(r"([1-5])xx")
-
-
-@dataclass(frozen=True, slots=True)
-class HttpSpec:
-    url: str
-    method: str = "GET"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: str | None = None
-    expect_status: StatusRanges = DEFAULT_STATUS
-    expect_body: re.Pattern[str] | None = None
-    reject_body: re.Pattern[str] | None = None
-    expect_json: expect_json.Expectations = ()
-    max_response_time: float | None = None
-    follow_redirects: bool = True
-    max_redirects: int = 5
-    max_body: int = MAX_BODY
-    tls: TlsOptions = DEFAULT_TLS
-
-    @property
-    def target(self) -> str:
-        return URL(self.url).host or ""
-
-    def status_expected(self, status: int) -> bool:
-        return any(low <= status <= high for low, high in self.expect_status)
-
-
-def to_status_ranges(value: object) -> StatusRanges:
-    """``[200, 204]``, ``["200-299", 301]`` or ``["2xx", "3xx"]``."""
-    if not isinstance(value, list) or not value:
-        raise ValueError(f'expected a non-empty array of status codes like [200, "3xx", '
-                         f'"500-504"], got {describe_value(value)}')
-    ranges: list[tuple[int, int]] = []
-    for item in value:
-        if isinstance(item, int) and not isinstance(item, bool) and 100 <= item <= 599:
-            ranges.append((item, item))
-        elif isinstance(item, str) and (match := _STATUS_RANGE.fullmatch(item)):
-            low, high = int(match[1]), int(match[2])
-            if low > high:
-                raise ValueError(f'status range "{item}" ends before it starts')
-            ranges.append((low, high))
-        elif isinstance(item, str) and (match := _STATUS_CLASS.fullmatch(item)):
-            ranges.append((int(match[1]) * 100, int(match[1]) * 100 + 99))
-        else:
-            raise ValueError(f'expected status codes from 100 to 599, "NNN-NNN" ranges or '
-                             f'classes like "2xx", got {describe_value(item)}')
-    return tuple(ranges)
-
-
-def _describe_ranges(ranges: StatusRanges) -> str:
-    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in ranges)
-
-
-def parse(table: Table) -> HttpSpec:
-    url = table.str("url")
-    parsed = URL(url) if url else None
-    if url and (parsed is None or parsed.scheme not in ("http", "https") or not parsed.host):
-        table.error("url", f'expected an http:// or https:// URL with a host, got "{url}"')
-    method = table.str("method", "GET")
-    if not _METHOD.fullmatch(method):
-        table.error("method", f'expected an HTTP method in capitals like "GET", got "{method}"')
-    headers = table.str_map("headers")
-    for name, value in headers.items():
-        if not _HEADER_NAME.fullmatch(name) or "\r" in value or "\n" in value:
-            table.error("headers", f'invalid header "{name}" (a token name and a value '
-                                   f"on one line)")
-    max_response_time = table.optional("max_response_time", _duration)
-    return HttpSpec(
-        url=url,
-        method=method,
-        headers=headers,
-        body=table.optional("body", to_str),
-        expect_status=table.get("expect_status", to_status_ranges, DEFAULT_STATUS),
-        expect_body=table.regex("expect_body"),
-        reject_body=table.regex("reject_body"),
-        expect_json=table.get("expect_json", expect_json.parse, ()),
-        max_response_time=max_response_time,
-        follow_redirects=table.bool("follow_redirects", True),
-        max_redirects=table.int("max_redirects", 5, minimum=0, maximum=30),
-        max_body=size(table, "max_body", MAX_BODY, minimum=1, maximum=64 * 1024 * 1024),
-        tls=tls_options(table),
-    )
-
-
-def _duration(value: object) -> float:
-    seconds = to_duration(value)
-    if seconds <= 0:
-        raise ValueError(f"expected a duration above zero, got {describe_value(value)}")
-    return seconds
 
 
 class HttpCheck:
@@ -191,7 +99,7 @@ class HttpCheck:
         if problem:
             return Outcome(Status.CRITICAL, f"{status_text}: {problem}", Phase.CONTENT, metrics)
         took = metrics["time_total_ms"] / 1000.0
-        summary = f"{status_text} in {format_duration(took)}"
+        summary = f"{status_text} in {format_elapsed(took)}"
         if spec.max_response_time is not None and took > spec.max_response_time:
             return Outcome(Status.WARNING, f"{summary}, slower than max_response_time "
                            f"{format_duration(spec.max_response_time)}", Phase.RESPONSE, metrics)
@@ -250,4 +158,4 @@ def _size(count: int) -> str:
     return f"{count} bytes"
 
 
-KIND: CheckKind = Kind("http", parse, HttpCheck)
+__all__ = ["KIND", "MAX_BODY", "HttpCheck", "HttpSpec", "parse", "to_status_ranges"]

@@ -16,53 +16,21 @@ Metrics: ``rtt_min_ms``, ``rtt_avg_ms``, ``rtt_max_ms`` (when a reply came), ``l
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
 
 from monitord.checks._icmp_socket import IcmpUnavailable, shared_pinger
 from monitord.checks._net import os_reason, resolve
-from monitord.checks._options import host, is_ip
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
-from monitord.checks.base import CheckEnv, CheckKind, Kind
+from monitord.checks.base import CheckEnv
+from monitord.checks.icmp_spec import FAMILIES, KIND, IcmpSpec, parse
 from monitord.compat import TaskGroup
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table, to_duration
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
 
+__all__ = ["FAMILIES", "KIND", "IcmpCheck", "IcmpSpec", "parse"]
+
 SPACING = 0.2  # seconds between requests, ping(8)'s minimum for unprivileged users
 REPLY_WAIT = 2.0  # a reply later than this counts as lost (ping -W 2)
-FAMILIES = {"auto": socket.AF_UNSPEC, "ipv4": socket.AF_INET, "ipv6": socket.AF_INET6}
-
-
-@dataclass(frozen=True, slots=True)
-class IcmpSpec:
-    host: str
-    count: int = 3
-    max_loss: float = 50.0  # percent; CRITICAL above
-    max_rtt: float | None = None  # seconds, on the average; WARNING above
-    family: str = "auto"
-
-    @property
-    def target(self) -> str:
-        return self.host
-
-
-def parse(table: Table) -> IcmpSpec:
-    spec = IcmpSpec(
-        host=host(table),
-        count=table.int("count", 3, minimum=1, maximum=20),
-        max_loss=table.float("max_loss", 50.0, minimum=0.0, maximum=100.0),
-        max_rtt=table.optional("max_rtt", to_duration),
-        family=table.choice("family", tuple(FAMILIES), "auto"),
-    )
-    if spec.max_rtt is not None and spec.max_rtt <= 0:
-        table.error("max_rtt", "expected a duration above zero")
-    if is_ip(spec.host) and spec.family != "auto":
-        literal = "ipv6" if ":" in spec.host else "ipv4"
-        if literal != spec.family:
-            table.error("family", f'"{spec.family}" contradicts the {literal} address '
-                                  f"{spec.host}")
-    return spec
 
 
 class IcmpCheck:
@@ -145,5 +113,3 @@ class IcmpCheck:
 def _ms(seconds: float) -> float:
     return round(seconds * 1000.0, 3)
 
-
-KIND: CheckKind = Kind("icmp", parse, IcmpCheck)

@@ -25,18 +25,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitord.checks._perfdata import as_metrics, split_output
-from monitord.checks.base import CheckEnv, CheckKind, Kind
+from monitord.checks.base import CheckEnv
+from monitord.checks.nagios_spec import KIND, NagiosSpec, parse
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table, describe_value
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
+
+__all__ = ["KIND", "NagiosCheck", "NagiosSpec", "parse"]
 
 MAX_PROCESSES = 32
 MAX_OUTPUT = 64 * 1024
@@ -49,54 +49,6 @@ KILL_WAIT = 5.0  # seconds for a killed plugin to be reaped
 PLUGIN_PATH = ("/usr/lib/nagios/plugins:/usr/lib/monitoring-plugins:/usr/local/sbin:"
                "/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
 SLOTS = "nagios.slots"
-_VARIABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_HOST_OPTIONS = ("-H", "--hostname", "--host")
-
-
-@dataclass(frozen=True, slots=True)
-class NagiosSpec:
-    command: tuple[str, ...]
-    env: Mapping[str, str] = field(default_factory=dict)
-    check: str = ""
-
-    @property
-    def target(self) -> str:
-        """The plugin's ``-H`` host when it names one (the per-host cap applies), else the
-        check itself."""
-        for index, arg in enumerate(self.command[1:-1], start=1):
-            if arg in _HOST_OPTIONS:
-                return self.command[index + 1]
-        for arg in self.command[1:]:
-            for option in _HOST_OPTIONS:
-                if arg.startswith(option + ("=" if option.startswith("--") else "")) and \
-                        len(arg) > len(option) + 1:
-                    return arg[len(option):].lstrip("=")
-        return f"nagios:{self.check}"
-
-
-def _to_command(value: object) -> tuple[str, ...]:
-    if isinstance(value, str):
-        raise ValueError(f"expected an argv array like [\"/usr/lib/nagios/plugins/check_tcp\", "
-                         f"\"-H\", \"db1\"], got the string {describe_value(value)}: the "
-                         f"command is run without a shell, so it is not split on spaces")
-    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise ValueError(f"expected a non-empty array of strings, got {describe_value(value)}")
-    if not value[0]:
-        raise ValueError("the program (first element) is empty")
-    return tuple(value)
-
-
-def parse(table: Table) -> NagiosSpec:
-    name = table.data.get("name")
-    empty: tuple[str, ...] = ()
-    if not table.has("command"):
-        table.error("command", "required")
-    command = table.get("command", _to_command, empty)
-    env = table.str_map("env")
-    for key in env:
-        if not _VARIABLE.fullmatch(key):
-            table.error("env", f"{describe_value(key)} is not an environment variable name")
-    return NagiosSpec(command=command, env=dict(env), check=name if isinstance(name, str) else "")
 
 
 async def _slots(env: CheckEnv) -> asyncio.Semaphore:
@@ -232,5 +184,3 @@ async def _kill_group(process: asyncio.subprocess.Process) -> None:
         if transport is not None:
             transport.close()
 
-
-KIND: CheckKind = Kind("nagios", parse, NagiosCheck)

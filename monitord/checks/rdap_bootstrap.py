@@ -14,7 +14,6 @@ replaces the file, so a broken download never leaves a broken file.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import sys
@@ -130,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     command.add_argument("file", help="where to write it (then set rdap_bootstrap = FILE)")
     command.add_argument("--url", default=IANA_URL)
     args = parser.parse_args(argv)
+    import asyncio  # the refresh tool only: reading the file at config load needs no loop
+
     try:
         bootstrap = asyncio.run(refresh(args.file, args.url))
     except (OSError, ValueError, asyncio.TimeoutError) as exc:

@@ -3,7 +3,10 @@
 Kinds are known BY NAME: a kind's module (and the libraries it needs: aiohttp, dnspython,
 pysnmp…) is imported the first time the kind is used, then cached. So importing the registry,
 or reading a config without checks of a kind, loads nothing of that kind, and the CLI starts
-fast. Each module declares its kind as ``KIND: CheckKind``.
+fast. Each module declares its kind as ``KIND: CheckKind``; it is a light *spec* module (the
+kind's keys and their parsing, no network library) whose ``build`` imports the module that
+runs the check (:func:`monitord.checks.base.deferred`). Validating a config therefore imports
+no aiohttp, dnspython, aiodns, pysnmp or cryptography.
 
 To add a kind, add one line to :data:`MODULES`, nowhere else.
 """
@@ -13,19 +16,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Iterator, Mapping
 
-from monitord.checks.base import CheckKind
+from monitord.checks.kind import CheckKind
 
 MODULES: Mapping[str, str] = {
-    "dns": "monitord.checks.dns",
-    "dns_authority": "monitord.checks.dns_authority",
-    "domain_expiry": "monitord.checks.domain_expiry",
-    "heartbeat": "monitord.heartbeat.check",
-    "http": "monitord.checks.http",
-    "icmp": "monitord.checks.icmp",
-    "nagios": "monitord.checks.nagios",
-    "snmp": "monitord.snmp.kind",  # parse needs no pysnmp; build imports it
-    "tcp": "monitord.checks.tcp",
-    "tls": "monitord.checks.tls",
+    "dns": "monitord.checks.dns_spec",
+    "dns_authority": "monitord.checks.dns_authority_spec",
+    "domain_expiry": "monitord.checks.domain_expiry_spec",
+    "heartbeat": "monitord.heartbeat.spec",
+    "http": "monitord.checks.http_spec",
+    "icmp": "monitord.checks.icmp_spec",
+    "nagios": "monitord.checks.nagios_spec",
+    "snmp": "monitord.snmp.kind",
+    "tcp": "monitord.checks.tcp_spec",
+    "tls": "monitord.checks.tls_spec",
 }
 
 

@@ -7,50 +7,20 @@ never more. Without ``expect`` the check passes once connected (and ``send`` wri
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 from monitord.checks._net import close_stream, connect, open_stream, os_reason
-from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, size, tls_options, to_host
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
-from monitord.checks.base import CheckEnv, CheckKind, Kind
-from monitord.config.durations import format_duration
-from monitord.config.reader import Table, to_str
+from monitord.checks.base import CheckEnv
+from monitord.checks.tcp_spec import (
+    CHUNK,
+    KIND,
+    MAX_READ,
+    TcpSpec,
+    parse,
+)
+from monitord.config.durations import format_elapsed
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase
-
-MAX_READ = 64 * 1024
-CHUNK = 4096
-
-
-@dataclass(frozen=True, slots=True)
-class TcpSpec:
-    host: str
-    port: int
-    send: str | None = None
-    expect: re.Pattern[str] | None = None
-    tls: bool = False
-    server_name: str = ""  # SNI and the name checked in the certificate; default: host
-    tls_options: TlsOptions = DEFAULT_TLS
-    max_read: int = MAX_READ
-
-    @property
-    def target(self) -> str:
-        return self.host
-
-
-def parse(table: Table) -> TcpSpec:
-    return TcpSpec(
-        host=host(table),
-        port=port(table),
-        send=table.optional("send", to_str),
-        expect=table.regex("expect"),
-        tls=table.bool("tls", False),
-        server_name=table.get("server_name", to_host, ""),
-        tls_options=tls_options(table),
-        max_read=size(table, "max_read", MAX_READ, minimum=1, maximum=1024 * 1024),
-    )
 
 
 class TcpCheck:
@@ -116,7 +86,7 @@ class TcpCheck:
     def _ok(self, probe: Probe, matched: str, read: int) -> Outcome:
         metrics = probe.metrics(bytes_read=read)
         over = " over TLS" if self.spec.tls else ""
-        took = format_duration(metrics["time_total_ms"] / 1000.0)
+        took = format_elapsed(metrics["time_total_ms"] / 1000.0)
         return Outcome.ok(f"connected to {self.spec.host}:{self.spec.port}{over} in {took}"
                           f"{matched}", metrics, {"address": self._address})
 
@@ -127,4 +97,4 @@ def _preview(text: str, limit: int = 60) -> str:
     return shown + ("…" if len(text) > limit else "")
 
 
-KIND: CheckKind = Kind("tcp", parse, TcpCheck)
+__all__ = ["CHUNK", "KIND", "MAX_READ", "TcpCheck", "TcpSpec", "parse"]

@@ -11,51 +11,23 @@ the certificate so the summary can still show its subject, issuer and expiry.
 from __future__ import annotations
 
 import ssl
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 
 from monitord.checks._facts import certificate_facts
 from monitord.checks._net import close_stream, connect, open_stream
-from monitord.checks._options import DEFAULT_TLS, TlsOptions, host, port, tls_options, to_host
 from monitord.checks._probe import CertificateRejected, Probe, ProbeFailure, probing, run_probe
 from monitord.checks._tls import CertInfo, cert_info, shared_context
-from monitord.checks.base import CheckEnv, CheckKind, Kind
+from monitord.checks.base import CheckEnv
+from monitord.checks.tls_spec import (
+    DAY,
+    KIND,
+    TlsSpec,
+    parse,
+)
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
-
-DAY = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class TlsSpec:
-    host: str
-    port: int = 443
-    server_name: str = ""  # SNI and the name checked in the certificate; default: host
-    tls: TlsOptions = DEFAULT_TLS
-    warn_before: float = 21 * DAY
-    crit_before: float = 7 * DAY
-
-    @property
-    def target(self) -> str:
-        return self.host
-
-
-def parse(table: Table) -> TlsSpec:
-    spec = TlsSpec(
-        host=host(table),
-        port=port(table, 443),
-        server_name=table.get("server_name", to_host, ""),
-        tls=tls_options(table),
-        warn_before=table.duration("warn_before", 21 * DAY),
-        crit_before=table.duration("crit_before", 7 * DAY),
-    )
-    if spec.crit_before > spec.warn_before:
-        table.error("crit_before", f"expected at most warn_before "
-                                   f"({format_duration(spec.warn_before)}), got "
-                                   f"{format_duration(spec.crit_before)}")
-    return spec
 
 
 class TlsCheck:
@@ -140,4 +112,4 @@ class TlsCheck:
         return Outcome.ok(f"{left}; {detail}", metrics)
 
 
-KIND: CheckKind = Kind("tls", parse, TlsCheck)
+__all__ = ["DAY", "KIND", "TlsCheck", "TlsSpec", "parse"]

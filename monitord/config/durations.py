@@ -14,7 +14,7 @@ def parse_duration(text: str) -> float:
     """Seconds in ``text``; raises ValueError. A bare number is refused: its unit is a guess."""
     compact = text.strip()
     if not compact or not _WHOLE.fullmatch(compact):
-        raise ValueError(f'expected a duration like "10s", got {text!r}')
+        raise ValueError(f'expected a duration like "10s", got "{text}"')
     return sum(float(n) * _UNITS[u] for n, u in _PART.findall(compact))
 
 
@@ -31,12 +31,21 @@ def format_duration(seconds: float) -> str:
     return "".join(parts) or "0s"
 
 
+def format_elapsed(seconds: float) -> str:
+    """A measured time, for summaries: "4 ms", "850 ms", "1.2 s", "2m05s"."""
+    if seconds < 1:
+        return f"{round(seconds * 1000)} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    return format_duration(seconds)
+
+
 def parse_time_of_day(text: str) -> int:
     """Minutes since midnight for ``"HH:MM"`` (``"24:00"`` allowed); raises ValueError."""
     match = _TIME_OF_DAY.fullmatch(text.strip())
     if not match:
-        raise ValueError(f'expected a time of day like "09:00", got {text!r}')
+        raise ValueError(f'expected a time of day like "09:00", got "{text}"')
     minutes = int(match[1]) * 60 + int(match[2])
     if minutes > 24 * 60:
-        raise ValueError(f'expected a time of day up to "24:00", got {text!r}')
+        raise ValueError(f'expected a time of day up to "24:00", got "{text}"')
     return minutes

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeAlias, TypeVar
 
 from monitord.config.durations import parse_duration
+from monitord.config.lines import LineIndex, Place
 
 T = TypeVar("T")
 
@@ -26,11 +27,13 @@ class ConfigError:
     file: str
     path: str
     message: str
+    line: int | None = None  # where the TOML scan found the key or its table; None: unknown
 
     def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
         if not self.path:
-            return f"{self.file}: {self.message}"
-        return f"{self.file}: {self.path}: {self.message}"
+            return f"{where}: {self.message}"
+        return f"{where}: {self.path}: {self.message}"
 
 
 class ConfigInvalid(Exception):
@@ -42,15 +45,20 @@ class ConfigInvalid(Exception):
 
 
 class Problems:
-    """The error list of one load, in file order, without repeats."""
+    """The error list of one load, in file order, without repeats.
 
-    def __init__(self, file: str) -> None:
+    With the file's :class:`LineIndex`, an error given a ``place`` carries its line number.
+    """
+
+    def __init__(self, file: str, lines: LineIndex | None = None) -> None:
         self.file = file
+        self.lines = lines
         self._errors: list[ConfigError] = []
         self._seen: set[ConfigError] = set()
 
-    def add(self, path: str, message: str) -> None:
-        error = ConfigError(self.file, path, message)
+    def add(self, path: str, message: str, place: Place | None = None) -> None:
+        line = self.lines.line(place) if self.lines is not None and place else None
+        error = ConfigError(self.file, path, message, line)
         if error not in self._seen:
             self._seen.add(error)
             self._errors.append(error)
@@ -156,7 +164,7 @@ def to_regex(value: object) -> re.Pattern[str]:
     try:
         return re.compile(text)
     except re.error as exc:
-        raise ValueError(f"invalid regular expression {text!r}: {exc}") from None
+        raise ValueError(f'invalid regular expression "{text}": {exc}') from None
 
 
 def to_str_list(value: object) -> tuple[str, ...]:
@@ -199,11 +207,18 @@ _bool: TypeAlias = bool
 _float: TypeAlias = float
 
 
+def label(key: str, index: int, name: object) -> str:
+    """How an element of an array of tables is named in messages: by its name if it has one
+    (``check "www-fr"``), else by its position as the user counts, from 1 (``route[2]``)."""
+    return f'{key} "{name}"' if isinstance(name, str) and name else f"{key}[{index + 1}]"
+
+
 class Table:
-    """One TOML table under a path such as ``check[12] "www-fr"``.
+    """One TOML table under a path such as ``check "www-fr"``.
 
     ``inherited`` holds values this table falls back to (``[defaults]`` for checks); an error
     in such a value is reported at ``inherited_path`` and such keys are never "unknown" here.
+    ``place`` locates the table in the parsed data (``("check", 11)``), for line numbers.
     """
 
     def __init__(
@@ -213,12 +228,16 @@ class Table:
         data: Mapping[_str, Any],
         inherited: Mapping[_str, Any] | None = None,
         inherited_path: _str = "defaults",
+        place: Place = (),
+        inherited_place: Place = ("defaults",),
     ) -> None:
         self.problems = problems
         self.path = path
         self.data = data
         self.inherited = inherited or {}
         self.inherited_path = inherited_path
+        self.place = place
+        self.inherited_place = inherited_place
         self._read: set[_str] = set()
 
     # -- generic access ---------------------------------------------------------------
@@ -228,7 +247,15 @@ class Table:
 
     def error(self, key: _str | None, message: _str) -> None:
         """Record an error about ``key`` (or about the table itself)."""
-        self.problems.add(self.path, f"{key}: {message}" if key else message)
+        self.problems.add(self.path, f"{key}: {message}" if key else message,
+                          self._place_of(key))
+
+    def _place_of(self, key: _str | None) -> Place:
+        if key is None:
+            return self.place
+        if key not in self.data and key in self.inherited:
+            return (*self.inherited_place, key)
+        return (*self.place, key)
 
     def get(self, key: _str, convert: Callable[[object], T], default: T = _MISSING) -> T:
         """The converted value of ``key``; records an error and returns ``default`` if bad."""
@@ -239,12 +266,12 @@ class Table:
             value, path = self.inherited[key], self.inherited_path
         else:
             if default is _MISSING:
-                self.problems.add(self.path, f"{key}: required")
+                self.problems.add(self.path, f"{key}: required", self.place)
             return default
         try:
             return convert(value)
         except ValueError as exc:
-            self.problems.add(path, f"{key}: {exc}")
+            self.problems.add(path, f"{key}: {exc}", self._place_of(key))
             return default
 
     def optional(self, key: _str, convert: Callable[[object], T]) -> T | None:
@@ -344,10 +371,11 @@ class Table:
         if not isinstance(value, dict):
             self.error(key, f"expected a table, got {describe_value(value)}")
             return None
-        return Table(self.problems, f"{self.path}.{key}" if self.path else key, value)
+        return Table(self.problems, f"{self.path}.{key}" if self.path else key, value,
+                     place=(*self.place, key))
 
     def tables(self, key: _str, name_key: _str | None = "name") -> Iterator[tuple[_int, Table]]:
-        """Each table of an array of tables, with a path like ``check[3] "name"``."""
+        """Each table of an array of tables, with a path like ``check "name"``."""
         self._read.add(key)
         value = self.data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
@@ -355,8 +383,8 @@ class Table:
             return
         for index, item in enumerate(value):
             name = item.get(name_key) if name_key else None
-            label = f'{key}[{index}] "{name}"' if isinstance(name, _str) else f"{key}[{index}]"
-            yield index, Table(self.problems, label, item)
+            yield index, Table(self.problems, label(key, index, name), item,
+                               place=(*self.place, key, index))
 
     def finish(self, extra_known: Sequence[_str] = ()) -> None:
         """Report every key present in this table that nobody read."""

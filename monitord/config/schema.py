@@ -57,22 +57,22 @@ def parse_host_port(text: str, default_port: int | None = None) -> HostPort:
     if text.startswith("["):
         end = text.find("]")
         if end < 0:
-            raise ValueError(f"expected [address]:port, got {text!r}")
+            raise ValueError(f'expected [address]:port, got "{text}"')
         host, rest = text[1:end], text[end + 1 :]
         if rest:
             if not rest.startswith(":"):
-                raise ValueError(f"expected [address]:port, got {text!r}")
+                raise ValueError(f'expected [address]:port, got "{text}"')
             port_text = rest[1:]
     elif text.count(":") == 1:
         host, port_text = text.split(":")
     if port_text is None:
         if default_port is None:
-            raise ValueError(f"expected host:port, got {text!r}")
+            raise ValueError(f'expected host:port, got "{text}"')
         return HostPort(host, default_port)
     if not port_text.isdigit() or not 0 < int(port_text) < 65536:
-        raise ValueError(f"expected a port from 1 to 65535 in {text!r}")
+        raise ValueError(f'expected a port from 1 to 65535 in "{text}"')
     if not host:
-        raise ValueError(f"expected a host before the port in {text!r}")
+        raise ValueError(f'expected a host before the port in "{text}"')
     return HostPort(host, int(port_text))
 
 
@@ -99,6 +99,7 @@ class MonitordSection:
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
     log_format: str = "json"
     log_level: str = "info"
+    log_results: str = "changes"  # "all": every check run at info; "changes": runs at debug
     resolvers: tuple[HostPort, ...] = ()
     max_concurrent_checks: int = 1000
     max_checks_per_host: int = 16
@@ -172,6 +173,7 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         timezone=zone,
         log_format=table.choice("log_format", ("json", "console"), "json"),
         log_level=table.choice("log_level", ("debug", "info", "warning", "error"), "info"),
+        log_results=table.choice("log_results", ("changes", "all"), "changes"),
         resolvers=tuple(resolvers),
         max_concurrent_checks=table.int("max_concurrent_checks", 1000, minimum=1),
         max_checks_per_host=table.int("max_checks_per_host", 16, minimum=1),
@@ -250,5 +252,5 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
 
 def _percent(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
-        raise ValueError(f"expected a percentage from 0 to 100, got {value!r}")
+        raise ValueError(f'expected a percentage from 0 to 100, got "{value}"')
     return float(value)

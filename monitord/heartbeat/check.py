@@ -19,49 +19,26 @@ no board and the check is UNKNOWN.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from monitord.checks.base import CheckEnv, CheckKind, Kind
+from monitord.checks.base import CheckEnv
 from monitord.config.durations import format_duration
-from monitord.config.reader import SecretRef, Table, to_duration
+from monitord.config.reader import SecretRef
 from monitord.config.schema import CheckConfig
 from monitord.config.secrets import read_secret
 from monitord.heartbeat.board import RESOURCE, Beat, HeartbeatBoard
+from monitord.heartbeat.spec import (
+    KIND,
+    HeartbeatSpec,
+    parse,
+)
 from monitord.model import Outcome, Phase, Status
 
-DEFAULT_GRACE = 300.0
 EXCERPT = 200  # characters of a /fail body shown in the summary (the board keeps more)
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-@dataclass(frozen=True, slots=True)
-class HeartbeatSpec:
-    check: str  # the check's own name: the target, so heartbeats never share a host cap
-    period: float
-    token: SecretRef
-    grace: float = DEFAULT_GRACE
-    max_duration: float | None = None
-
-    @property
-    def target(self) -> str:
-        return f"heartbeat:{self.check}"
-
-
-def parse(table: Table) -> HeartbeatSpec:
-    name = table.data.get("name")
-    max_duration = table.optional("max_duration", to_duration)
-    if max_duration is not None and max_duration <= 0:
-        table.error("max_duration", "expected a duration above zero")
-        max_duration = None
-    return HeartbeatSpec(
-        check=name if isinstance(name, str) else "",
-        period=table.duration("period"),
-        token=table.secret("token") or SecretRef(),
-        grace=table.duration("grace", DEFAULT_GRACE, positive=False),
-        max_duration=max_duration,
-    )
 
 
 async def read_token(ref: SecretRef) -> str:
@@ -159,4 +136,4 @@ async def _no_board() -> HeartbeatBoard | None:
     return None
 
 
-KIND: CheckKind = Kind("heartbeat", parse, HeartbeatCheck)
+__all__ = ["KIND", "HeartbeatCheck", "HeartbeatSpec", "parse"]

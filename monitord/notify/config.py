@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parseaddr
 from typing import ClassVar
 from urllib.parse import urlsplit
 
@@ -42,7 +41,7 @@ class SmtpSection:
 
     @property
     def sender_address(self) -> str:
-        return parseaddr(self.sender)[1]
+        return _parseaddr(self.sender)[1]
 
     @property
     def domain(self) -> str:
@@ -86,7 +85,7 @@ def parse_smtp(table: Table | None) -> SmtpSection | None:
         return None
     tls = table.choice("tls", SMTP_TLS, "starttls")
     sender = table.str("from")
-    if sender and ("@" not in parseaddr(sender)[1] or "\n" in sender):
+    if sender and ("@" not in _parseaddr(sender)[1] or "\n" in sender):
         table.error("from", f'expected an address like "monitord <monitord@example.net>", '
                             f'got "{sender}"')
     username = table.optional("username", to_str)
@@ -186,7 +185,8 @@ def parse_receivers(root: Table, smtp: SmtpSection | None) -> tuple[ReceiverConf
         if name and not RECEIVER_NAME.fullmatch(name):
             table.error("name", f'expected a name made of a-z 0-9 . _ -, got "{name}"')
         elif name in seen:
-            table.error("name", f"duplicate receiver name (first used by receiver[{seen[name]}])")
+            table.error("name", f"duplicate receiver name (first used by "
+                                f"receiver[{seen[name] + 1}])")
         elif name:
             seen[name] = index
         kind = ""
@@ -212,6 +212,13 @@ def _addresses(table: Table, key: str, *, required: bool) -> tuple[str, ...]:
     if required and table.has(key) and not addresses:
         table.error(key, "expected at least one address")
     for address in addresses:
-        if "@" not in parseaddr(address)[1] or any(c in address for c in "\r\n,"):
+        if "@" not in _parseaddr(address)[1] or any(c in address for c in "\r\n,"):
             table.error(key, f'expected addresses like "ops@example.net", got "{address}"')
     return addresses
+
+
+def _parseaddr(text: str) -> tuple[str, str]:
+    """``email.utils.parseaddr``, imported on use: it weighs more than reading the config."""
+    from email.utils import parseaddr
+
+    return parseaddr(text)

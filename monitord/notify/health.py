@@ -143,9 +143,9 @@ class ReceiverWatch:
                 if inspect.isawaitable(outcome):
                     await outcome
         except Exception:
-            log.exception("receiver alert callback failed", check=event.check)
+            log.exception("receiver_alert_failed", check=event.check)
             return False
-        log.warning("receiver alert", check=event.check, kind=event.kind.value,
+        log.warning("receiver_alert_raised", check=event.check, kind=event.kind.value,
                     summary=event.summary)
         return True
 

@@ -215,7 +215,7 @@ class Outbox:
             try:
                 row = await self.store.call(lambda conn: _head(conn, name))
             except sqlite3.Error as exc:
-                log.error("outbox store error", receiver=name, error=str(exc))
+                log.error("outbox_store_failed", receiver=name, error=str(exc))
                 await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
                 continue
             if row is None:
@@ -279,7 +279,7 @@ class Outbox:
             (next_at, json.dumps(list(parts)) if parts is not None else None, result.reason,
              row.seq)))
         self._retried[name] += 1
-        log.warning("delivery failed, will retry", receiver=name, notification=row.id,
+        log.warning("delivery_retry_scheduled", receiver=name, notification=row.id,
                     reason=result.reason, attempt=attempt,
                     retry_in=round(next_at - now.timestamp(), 3))
         await self._watch.failed(name, result.reason, now)
@@ -288,7 +288,7 @@ class Outbox:
                        attempt: int | None = None) -> None:
         await self.store.call(lambda conn: _finish(conn, row.seq, "failed", reason, now))
         self._failed[name] += 1
-        log.error("notification given up", receiver=name, notification=row.id, reason=reason,
+        log.error("notification_given_up", receiver=name, notification=row.id, reason=reason,
                   attempt=attempt if attempt is not None else row.attempts)
         await self._watch.failed(name, reason, now)
 
@@ -302,10 +302,10 @@ class Outbox:
                     partial(_housekeep, receivers=set(self.senders), now=now,
                             retention=self.retention))
             except sqlite3.Error as exc:
-                log.error("outbox store error", error=str(exc))
+                log.error("outbox_store_failed", error=str(exc))
             else:
                 for receiver, notification_id in orphans:
-                    log.error("notification given up", receiver=receiver,
+                    log.error("notification_given_up", receiver=receiver,
                               notification=notification_id, reason="receiver not configured")
             await self.clock.sleep(deadline - self.clock.monotonic())
 

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from monitord.config.alerting import AlertingConfig, label_names, parse_alerting
 from monitord.config.durations import parse_time_of_day
+from monitord.config.lines import Place
 from monitord.config.reader import Problems, Table, describe_value, to_str_list
 from monitord.config.schema import to_zone
 from monitord.route.maintenance import Maintenance
@@ -57,7 +58,7 @@ def parse_routing(root: Table, default_zone: ZoneInfo) -> RoutingSections:
             continue
         if interval.name in intervals:
             table.error("name", f"duplicate time interval name (first used by "
-                                f"time_interval[{first_index[interval.name]}])")
+                                f"time_interval[{first_index[interval.name] + 1}])")
         else:
             intervals[interval.name] = interval
             first_index[interval.name] = index
@@ -69,7 +70,7 @@ def parse_routing(root: Table, default_zone: ZoneInfo) -> RoutingSections:
         earlier = [i for i, w in enumerate(windows) if w.name == window.name]
         if earlier:
             table.error("name", f"duplicate maintenance name (first used by "
-                                f"maintenance[{earlier[0]}])")
+                                f"maintenance[{earlier[0] + 1}])")
         windows.append(window)
     return RoutingSections(alerting, intervals, routes, tuple(windows))
 
@@ -179,9 +180,10 @@ def subtables(table: Table, key: str) -> list[Table]:
     tables = []
     for index, value in enumerate(values):
         if isinstance(value, dict):
-            tables.append(Table(table.problems, f"{table.path}.{key}[{index}]", value))
+            tables.append(Table(table.problems, f"{table.path}.{key}[{index + 1}]", value,
+                                place=(*table.place, key)))
         else:
-            table.error(f"{key}[{index}]", f"expected a table, got {describe_value(value)}")
+            table.error(f"{key}[{index + 1}]", f"expected a table, got {describe_value(value)}")
     return tables
 
 
@@ -308,14 +310,15 @@ def check_receiver_references(alerting: AlertingConfig, routes: Sequence[Route],
                                  "go there)")
     _unknown("alerting", "default_receivers", alerting.default_receivers, known, problems)
     for route in routes:
-        _unknown(route.label, "receivers", route.receivers, known, problems)
+        _unknown(route.label, "receivers", route.receivers, known, problems,
+                 ("route", route.index, "receivers"))
 
 
 def _unknown(path: str, key: str, names: Iterable[str], known: list[str],
-             problems: Problems) -> None:
+             problems: Problems, place: Place | None = None) -> None:
     for name in names:
         if name in known:
             continue
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.75)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
-        problems.add(path, f'{key}: no receiver named "{name}"{hint}')
+        problems.add(path, f'{key}: no receiver named "{name}"{hint}', place)

@@ -37,11 +37,13 @@ class RoutingConfig(Protocol):
 
 
 def cmd_routes(config: RoutingConfig, at: str, labels: Sequence[str],
-               check: str | None) -> tuple[int, str]:
+               check: str | None, *, as_json: bool = False) -> tuple[int, str]:
     """Exit status and text of ``monitord routes --at AT [--label K=V]... [--check NAME]``.
 
     With ``--check`` the alert carries that check's labels; ``--label`` adds to them or
-    overrides them (to ask "and if it were a warning?").
+    overrides them (to ask "and if it were a warning?"). With neither, the alert has no
+    labels: only routes without matchers take it, else the default route
+    (``[alerting] default_receivers``), which the text explains.
     """
     try:
         now = parse_instant(at)
@@ -59,15 +61,48 @@ def cmd_routes(config: RoutingConfig, at: str, labels: Sequence[str],
             return EXIT_BAD_INPUT, f'--label: expected NAME=VALUE like severity=critical, ' \
                                    f'got "{text}"'
         alert[name.strip()] = value
-    if not alert:
-        return EXIT_BAD_INPUT, "give the alert's labels with --label K=V or --check NAME"
     router = Router(config.routes, config.alerting)
     decision = router.decide(alert, now)
-    lines = explain(router, decision, config.monitord.timezone)
-    held = [f"{w.explain(now)} (this alert is held while it lasts)"
-            for w in config.maintenance if w.covers(alert, now)]
+    held_by = [w for w in config.maintenance if w.covers(alert, now)]
+    if as_json:
+        return EXIT_OK, json.dumps(_as_json(router, decision, held_by), indent=2) + "\n"
+    lines = [] if alert else [
+        "no --label or --check: explaining an alert without labels; it reaches the default "
+        "route ([alerting] default_receivers: "
+        f"{', '.join(config.alerting.default_receivers) or 'none'}) unless a route without "
+        "matchers takes it", ""]
+    lines += explain(router, decision, config.monitord.timezone)
+    held = [f"{w.explain(now)} (this alert is held while it lasts)" for w in held_by]
     lines.extend(held or ["maintenance: no window holds this alert now"])
     return EXIT_OK, "\n".join(lines) + "\n"
+
+
+def _as_json(router: Router, decision: Decision,
+             held_by: Sequence[Maintenance]) -> dict[str, object]:
+    """The decision for scripts: labels, each route considered, the receivers."""
+    return {
+        "labels": dict(decision.labels),
+        "at": decision.at.isoformat(),
+        "routes": [{"route": step.route.index + 1, "name": step.route.name or None,
+                    "matched": step.matched,
+                    "failed_matcher": str(step.failed) if step.failed else None,
+                    "deliverable": step.timing.deliverable if step.timing else None}
+                   for step in decision.steps],
+        "default_route": decision.default,
+        "receivers": [{"receiver": t.receiver,
+                       "route": None if t.route == DEFAULT_ROUTE else t.route + 1,
+                       "deliver_now": t.deliverable,
+                       "held_until": _held_until(router, t, decision)}
+                      for t in decision.targets],
+        "maintenance": [w.name for w in held_by],
+    }
+
+
+def _held_until(router: Router, target: Target, decision: Decision) -> str | None:
+    if target.deliverable or target.route == DEFAULT_ROUTE:
+        return None
+    when = router.routes[target.route].next_deliverable(decision.at)
+    return when.isoformat() if when else None
 
 
 def explain(router: Router, decision: Decision, zone: ZoneInfo) -> list[str]:
@@ -129,7 +164,9 @@ def _targets(router: Router, decision: Decision, zone: ZoneInfo) -> list[str]:
 
 
 def _origin(target: Target) -> str:
-    return "default_receivers" if target.route == DEFAULT_ROUTE else f"route[{target.route}]"
+    if target.route == DEFAULT_ROUTE:
+        return "default_receivers"
+    return f"route[{target.route + 1}]"  # counted from 1, as the user counts
 
 
 def _grouping(target: Target) -> str:

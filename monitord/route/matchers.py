@@ -46,11 +46,11 @@ class Matcher:
         shape = _SHAPE.fullmatch(text)
         if shape is None:
             raise ValueError(f'expected a matcher like "severity=critical" (operators =, !=, '
-                             f"=~, !~), got {text!r}")
+                             f'=~, !~), got "{text}"')
         name, op_text, raw_value = shape.groups()
         if not LABEL_NAME.fullmatch(name):
-            what = f"label name {name!r}" if name else "an empty label name"
-            raise ValueError(f"{what} in matcher {text!r}: expected letters, digits and _, "
+            what = f'label name "{name}"' if name else "an empty label name"
+            raise ValueError(f'{what} in matcher "{text}": expected letters, digits and _, '
                              f"not starting with a digit")
         value = _unquote(raw_value.strip(), text)
         op = Op(op_text)
@@ -59,8 +59,8 @@ class Matcher:
             try:
                 pattern = re.compile(value)
             except re.error as exc:
-                raise ValueError(f"invalid regular expression {value!r} in matcher "
-                                 f"{text!r}: {exc}") from None
+                raise ValueError(f'invalid regular expression "{value}" in matcher '
+                                 f'"{text}": {exc}') from None
         return cls(name, op, value, pattern)
 
     def matches(self, labels: Mapping[str, str]) -> bool:
@@ -85,7 +85,7 @@ def _unquote(value: str, text: str) -> str:
         try:
             unquoted = json.loads(value)
         except ValueError:
-            raise ValueError(f"badly quoted value in matcher {text!r}") from None
+            raise ValueError(f'badly quoted value in matcher "{text}"') from None
         if isinstance(unquoted, str):
             return unquoted
     return value

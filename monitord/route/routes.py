@@ -48,8 +48,9 @@ class Route:
 
     @property
     def label(self) -> str:
-        """``route[2]`` or ``route[2] "night"``: how config errors and explanations name it."""
-        return f'route[{self.index}] "{self.name}"' if self.name else f"route[{self.index}]"
+        """``route[2]`` (counted from 1) or ``route "night"``: how errors and explanations
+        name it."""
+        return f'route "{self.name}"' if self.name else f"route[{self.index + 1}]"
 
     def timing(self, now: datetime) -> Timing:
         """Whether this route delivers at ``now``, with every interval's verdict."""

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from monitord.checks.base import Check, CheckEnv, CheckKind, Kind
+from monitord.checks.kind import Check, CheckKind, Kind
 from monitord.snmp.spec import parse
 
 if TYPE_CHECKING:
+    from monitord.checks.base import CheckEnv
     from monitord.config.schema import CheckConfig
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from monitord.checks.base import CheckKind
+from monitord.checks.kind import CheckKind
 from monitord.config.reader import ConfigInvalid, Problems, Table
 from monitord.config.schema import CheckConfig, build_check
 

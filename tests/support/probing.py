@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from monitord.checks.base import CheckEnv, CheckKind, check_env
+from monitord.checks.base import CheckEnv, check_env
+from monitord.checks.kind import CheckKind
 from monitord.clock import SystemClock
 from monitord.compat import timeout
 from monitord.model import Outcome
