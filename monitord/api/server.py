@@ -14,6 +14,7 @@ from aiohttp import web
 
 from monitord.api import metrics, page
 from monitord.api.auth import TokenGate
+from monitord.api.history import history_routes
 from monitord.api.operator import operator_routes
 from monitord.api.status import status_json
 from monitord.api.views import Views
@@ -59,6 +60,7 @@ def build_app(views: Views, gate: TokenGate) -> web.Application:
     app.router.add_get("/api/v1/status", status)
     app.router.add_get("/", status_page)
     operator_routes(app, gate, views)
+    history_routes(app, gate, views)
     for route in views.routes:
         route(app, gate)
     return app
