@@ -56,7 +56,9 @@ def history_routes(app: web.Application, gate: TokenGate, views: Views) -> None:
             raise _error(web.HTTPBadRequest, "since must be before until")
         if until - since > MAX_RANGE:
             raise _error(web.HTTPBadRequest, "the range may span at most 400 days")
-        rows = await views.history.rows(name, int(since.timestamp()), int(until.timestamp()))
+        # Rows are stamped to the second: the second of ``until`` is included.
+        rows = await views.history.rows(name, int(since.timestamp()),
+                                        int(until.timestamp()) + 1)
         phases = list(views.history.phases)
         return web.json_response({
             "check": name, "since": timefmt.iso(since), "until": timefmt.iso(until),
