@@ -55,6 +55,15 @@ async def test_five_minute_rollup_counts_failures_durations_and_worst(store: Sto
     assert (first.count, first.failures, first.worst) == (4, 1, Status.CRITICAL)
     assert (first.min_ms, first.max_ms, first.mean_ms) == (100.0, 400.0, 250.0)
     assert first.phases[0] == pytest.approx(62.5)  # resolve: a quarter of the mean
+    await history.flush()  # packed and read back: min, max, phases within their precision
+    back = await HistoryRecorder.open(store, clock)
+    packed = (await back.spans("web", ts(T0), ts(T0) + 300, 300))[0]
+    assert (packed.count, packed.failures, packed.worst) == (4, 1, Status.CRITICAL)
+    assert packed.mean_ms == 250.0
+    step = 250.0 / 255  # min and phases are 255ths of the mean, max above it in 16ths
+    assert packed.min_ms == pytest.approx(100.0, abs=step)
+    assert packed.max_ms == pytest.approx(400.0, abs=250.0 / 16)
+    assert packed.phases[0] == pytest.approx(62.5, abs=step)
     assert (second.count, second.failures, second.worst, second.mean_ms) == (1, 0, Status.OK, 50)
     trend = history.trend("web", clock.now())
     assert trend is not None
@@ -162,8 +171,8 @@ def test_chunks_round_trip() -> None:
     back = DayRollup.decode(ts(T0), day.encode())
     (bucket,) = back.rows()
     assert (bucket.count, bucket.worst) == (2, Status.WARNING)
-    assert bucket.max_ms == pytest.approx(65000.0, rel=1e-3)
-    assert bucket.min_ms == pytest.approx(123.4, rel=1e-3)
+    assert bucket.max_ms == pytest.approx(65000.0, rel=1 / 16)
+    assert bucket.min_ms == pytest.approx(123.4, abs=bucket.mean_ms / 255)
     raw = RawHour(ts(T0))
     raw.add(ts(T0) + 59, Status.CRITICAL, Phase.TLS, 12.5)
     (sample,) = RawHour.decode(ts(T0), raw.encode()).rows("x")

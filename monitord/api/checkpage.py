@@ -55,7 +55,8 @@ def _results(last: Mapping[str, Result], now: datetime) -> str:
     rows = []
     for loc, r in sorted(last.items()):
         phases = " · ".join(f"{k[5:-3]} {v:.1f} ms" for k, v in r.metrics.items()
-                            if k.startswith("time_") and k.endswith("_ms"))
+                            if k.startswith("time_") and k.endswith("_ms")
+                            and k != "time_total_ms" and v)
         values = " · ".join(f"{k} {v:g}" for k, v in sorted(r.metrics.items())
                             if not k.startswith("time_"))
         rows.append(
@@ -111,7 +112,8 @@ def render(view: CheckPage, viewer: Viewer) -> str:
             f'<div class="scale"><div><strong>{esc(label)}</strong> '
             f'<span class="muted">{percent(_availability(slots))} available</span></div>'
             f"{svg.status_bar(slots, width=720, height=22, detail=True)}"
-            f"<div>{svg.sparkline(slots, view.phases, width=720, height=60)}</div></div>")
+            f"<div>{svg.sparkline(slots, view.phases, width=720, height=60, points=len(slots))}"
+            "</div></div>")
     labels = check.alert_labels()
     service = labels.get("service")
     stories = "".join(

@@ -50,7 +50,8 @@ border-radius:1em;font-size:.8em;font-weight:600;color:#fff}
 .s-none{fill:var(--none)}
 .p0{fill:var(--p0);opacity:.55}.p1{fill:var(--p1);opacity:.55}.p2{fill:var(--p2);opacity:.55}
 .p3{fill:var(--p3);opacity:.55}
-.total{fill:none;stroke:var(--fg);stroke-width:1.2}
+.total{fill:none;stroke:var(--fg);stroke-width:1.2;vector-effect:non-scaling-stroke}
+.scale svg{width:100%}.scale{margin-bottom:.8em}
 svg{vertical-align:middle}.dot{margin-right:2px}
 .muted{color:var(--muted)}.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 pre{white-space:pre-wrap;margin:.4em 0;font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;
@@ -70,7 +71,8 @@ dl.config dt{color:var(--muted)}dl.config dd{margin:0;word-break:break-all}
 height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-1px}
 .login{max-width:24em;margin:3em auto}.login label{display:block;margin:.6em 0 .2em}
 .login input{width:100%}.error{color:var(--crit)}
-@media (max-width:720px){.wide{display:none}main{padding:.5em}th,td{padding:.3em .35em}}
+@media (max-width:720px){.wide{display:none}main{padding:.5em}th,td{padding:.3em .35em}
+td svg.bar{width:96px}.badge{min-width:0}}
 """
 
 SCRIPT = """

@@ -212,7 +212,8 @@ def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[obje
 
     for name, members in sorted(groups.items(), key=group_key):
         problems = sum(1 for c in members if (status(c.name) or Status.OK).is_problem)
-        meta = f"{len(members)} checks" + (f" · {problems} failing" if problems else "")
+        meta = (f"{len(members)} check{'s' if len(members) > 1 else ''}"
+                + (f" · {problems} failing" if problems else ""))
         rows = []
         for check in sorted(members, key=lambda c: (ORDER[status(c.name)], c.name)):
             seen = view.results.get(check.name)
@@ -228,14 +229,15 @@ def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[obje
                 f'<tr data-check="{esc(check.name)}"><td>{badge(status(check.name))}{state}</td>'
                 f'<td><a href="/check/{quote(check.name)}">{esc(check.name)}</a>'
                 f' <span class="muted wide">{esc(check.type)}</span></td>'
-                f'<td class="num">{since}</td>'
+                f'<td class="num wide">{since}</td>'
                 f"<td>{location_dots(seen.last, now) if seen is not None else ''}</td>"
                 + "".join(f'<td class="num{" wide" if i else ""}">{percent(a)}</td>'
                           for i, a in enumerate(avail))
                 + check_svgs(check.name, trend, view.phases, cache) + "</tr>")
         body.append(
             f'<h2>{esc(name)} <span class="meta">{meta}</span></h2><div class="card scroll">'
-            '<table><tr><th>status</th><th>check</th><th>since</th><th>locations</th>'
+            '<table><tr><th>status</th><th>check</th><th class="wide">since</th>'
+            '<th>locations</th>'
             '<th>24 h</th><th class="wide">7 d</th><th class="wide">30 d</th>'
             '<th>last 24 h</th><th class="wide">response time</th></tr>'
             + "".join(rows) + "</table></div>")

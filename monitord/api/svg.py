@@ -40,7 +40,8 @@ def status_bar(slots: Sequence[HistoryBucket], width: int = 240, height: int = 1
         return ""
     step = width / len(slots)
     parts = [f'<svg class="bar" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="status over time">']
+             f'height="{height}" preserveAspectRatio="none" role="img" '
+             'aria-label="status over time">']
     i = 0
     while i < len(slots):
         cls = _slot_class(slots[i])
@@ -64,37 +65,65 @@ def status_bar(slots: Sequence[HistoryBucket], width: int = 240, height: int = 1
     return "".join(parts)
 
 
+def _coarse(slots: Sequence[HistoryBucket], points: int,
+            ) -> list[tuple[int, float, Sequence[float]]]:
+    """(count, mean ms, phase means) per group of adjacent slots, count-weighted."""
+    k = max(1, -(-len(slots) // points))
+    if k == 1:
+        return [(b.count, b.mean_ms, b.phases) for b in slots]
+    out: list[tuple[int, float, Sequence[float]]] = []
+    for i in range(0, len(slots), k):
+        count = total = 0.0
+        sums: list[float] = []
+        for b in slots[i:i + k]:
+            if not b.count:
+                continue
+            count += b.count
+            total += b.mean_ms * b.count
+            if len(sums) < len(b.phases):
+                sums.extend([0.0] * (len(b.phases) - len(sums)))
+            for p, v in enumerate(b.phases):
+                sums[p] += v * b.count
+        out.append((int(count), total / count if count else 0.0,
+                    [v / count for v in sums] if count else ()))
+    return out
+
+
 def sparkline(slots: Sequence[HistoryBucket], phases: Sequence[str], width: int = 160,
-              height: int = 28) -> str:
-    """Mean response time per slot, stacked by phase where the check measures phases."""
-    counted = [b for b in slots if b.count]
-    if not counted:
-        return f'<svg class="spark" width="{width}" height="{height}"></svg>'
-    top = max(b.mean_ms for b in counted) or 1.0
-    n = len(slots)
+              height: int = 28, points: int = 24) -> str:
+    """Mean response time (the line) over ``points`` steps, the phases the check measures
+    stacked beneath it. Integer coordinates keep a 2,000-check page small."""
+    series = _coarse(slots, points)
+    counted = [c for c in series if c[0]]
+    if len(counted) < 2:  # one point draws no line
+        return (f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
+                f'height="{height}"></svg>')
+    top = max(mean for _, mean, _ in counted) or 1.0
+    n = len(series)
     step = width / max(n - 1, 1)
 
-    def y(value: float) -> float:
-        return round(height - 1 - (height - 2) * min(value, top) / top, 1)
+    scale = (height - 2) / top
 
-    xs = [round(i * step, 1) for i in range(n)]
+    def y(value: float) -> int:
+        return round(height - 1 - scale * (value if value < top else top))
+
+    xs = [round(i * step) for i in range(n)]
     parts = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" role="img" aria-label="response time, peak {top:.0f} ms">'
+             f'height="{height}" preserveAspectRatio="none" role="img" '
+             f'aria-label="response time, peak {top:.0f} ms">'
              f"<title>response time: peak mean {top:.0f} ms</title>"]
-    has_phases = any(any(b.phases) for b in counted)
-    if has_phases:
-        base = [0.0] * n
-        for p, name in enumerate(phases[:len(PHASE_CLASS)]):
-            values = [b.phases[p] if b.count and p < len(b.phases) else 0.0 for b in slots]
-            if not any(values):
-                continue
-            upper = [base[i] + values[i] for i in range(n)]
-            points = " ".join(f"{xs[i]},{y(upper[i])}" for i in range(n))
-            back = " ".join(f"{xs[i]},{y(base[i])}" for i in reversed(range(n)))
-            parts.append(f'<polygon class="{PHASE_CLASS[p]}" points="{points} {back}">'
-                         f"<title>{escape(name)}</title></polygon>")
-            base = upper
-    line = " ".join(f"{xs[i]},{y(b.mean_ms)}" for i, b in enumerate(slots) if b.count)
+    base = [0.0] * n
+    for p, name in enumerate(phases[:len(PHASE_CLASS)]):
+        values = [c[2][p] if c[0] and p < len(c[2]) else 0.0 for c in series]
+        if not any(values):
+            continue
+        upper = [base[i] + values[i] for i in range(n)]
+        points_up = " ".join(f"{xs[i]},{y(upper[i])}" for i in range(n))
+        back = " ".join(f"{xs[i]},{y(base[i])}" for i in reversed(range(n)))
+        parts.append(f'<polygon class="{PHASE_CLASS[p]}" points="{points_up} {back}">'
+                     f"<title>{escape(name)}</title></polygon>")
+        base = upper
+    line = " ".join(f"{xs[i]},{y(c[1])}" for i, c in enumerate(series) if c[0])
     parts.append(f'<polyline class="total" points="{line}"/></svg>')
     return "".join(parts)
 

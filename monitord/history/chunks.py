@@ -5,7 +5,9 @@ result would cost ~40 bytes a row (≈ 170 KiB per check per day at a 60 s inter
 samples and rollups are packed column by column into zlib-compressed blobs, one per series
 and hour (raw) or series and UTC day (rollups). Columns of a healthy check (same count, no
 failures, same status) compress to almost nothing; durations are kept as half-precision
-milliseconds (3 significant digits, enough for a chart). See docs/history.md for sizes.
+milliseconds (3 significant digits, enough for a chart); in rollups, min, max and the
+phase means are bytes relative to the mean (within 1/255 of it for min and phases, 1/16 for
+max). See docs/history.md for the sizes.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ PER_DAY = DAY // BUCKET
 # Phase timings a check may measure (metrics ``time_<phase>_ms``), in stacking order.
 PHASES = ("resolve", "connect", "tls", "firstbyte")
 MAX_MS = 65000.0  # the largest half-precision value kept (longer runs are clamped)
-VERSION = 1
+VERSION = 1  # of the packed formats (a newer monitord reads older ones)
 # Severity order for "worst": OK < UNKNOWN < WARNING < CRITICAL (Nagios, as Status.worst).
 RANK = {Status.OK: 0, Status.UNKNOWN: 1, Status.WARNING: 2, Status.CRITICAL: 3}
 BY_RANK = {v: k for k, v in RANK.items()}
@@ -157,19 +159,34 @@ class DayRollup:
         return decode_rollup(day, blob)
 
 
+def _share(part: float, whole: float) -> int:
+    """``part`` as 255ths of ``whole`` (one byte; min and phases are at most the mean…)."""
+    return min(255, round(255 * part / whole)) if whole > 0 else 0
+
+
+def _spread(peak: float, mean: float) -> int:
+    """How far the max is above the mean, in 16ths of the mean (one byte, up to 16×)."""
+    return min(255, round(16 * (peak / mean - 1))) if mean > 0 else 0
+
+
 def encode_rollup(items: list[tuple[int, Accumulator]]) -> bytes:
+    """Columns: bucket index, count, failures, worst, mean (half float), then min, max and
+    the phase means relative to the mean, one byte each: a bucket costs 9 bytes before
+    compression, and the plain columns of a healthy check compress to almost nothing."""
     idx = [i for i, _ in items]
     accs = [a for _, a in items]
+    means = [_ms(a.dsum / a.count) if a.count else 0.0 for a in accs]
     n = len(idx)
     body = b"".join((
         struct.pack(f"<H{n}H", n, *idx),
         struct.pack(f"<{n}H", *(min(a.count, 65535) for a in accs)),
         struct.pack(f"<{n}H", *(min(a.failures, 65535) for a in accs)),
         struct.pack(f"<{n}B", *(a.worst for a in accs)),
-        struct.pack(f"<{n}e", *(a.dmin for a in accs)),
-        struct.pack(f"<{n}e", *(_ms(a.dsum / a.count) for a in accs)),
-        struct.pack(f"<{n}e", *(a.dmax for a in accs)),
-        *(struct.pack(f"<{n}e", *(_ms(a.psum[p] / a.count) for a in accs))
+        struct.pack(f"<{n}e", *means),
+        struct.pack(f"<{n}B", *(_share(a.dmin, m) for a, m in zip(accs, means))),
+        struct.pack(f"<{n}B", *(_spread(a.dmax, m) for a, m in zip(accs, means))),
+        *(struct.pack(f"<{n}B", *(_share(a.psum[p] / a.count if a.count else 0.0, m)
+                                  for a, m in zip(accs, means)))
           for p in range(len(PHASES))),
     ))
     return bytes([VERSION]) + zlib.compress(body, 6)
@@ -182,17 +199,17 @@ def decode_rollup(day: int, blob: bytes) -> DayRollup:
     (n,) = struct.unpack_from("<H", body)
     pos = 2
     columns: list[tuple[float, ...]] = []
-    for code, size in (("H", 2), ("H", 2), ("H", 2), ("B", 1), ("e", 2), ("e", 2),
-                       ("e", 2), *(("e", 2) for _ in PHASES)):
+    for code, size in (("H", 2), ("H", 2), ("H", 2), ("B", 1), ("e", 2), ("B", 1),
+                       ("B", 1), *(("B", 1) for _ in PHASES)):
         columns.append(struct.unpack_from(f"<{n}{code}", body, pos))
         pos += n * size
     rollup = DayRollup(day)
-    idx, counts, fails, worst, dmin, dmean, dmax, *phases = columns
+    idx, counts, fails, worst, means, mins, spreads, *phases = columns
     for k in range(n):
         acc = Accumulator()
-        count = int(counts[k])
-        acc.merge(count, int(fails[k]), int(worst[k]), dmin[k], dmean[k] * count, dmax[k],
-                  [p[k] * count for p in phases])
+        count, mean = int(counts[k]), float(means[k])
+        acc.merge(count, int(fails[k]), int(worst[k]), mean * mins[k] / 255, mean * count,
+                  mean * (1 + spreads[k] / 16), [mean * p[k] / 255 * count for p in phases])
         rollup.buckets[int(idx[k])] = acc
     return rollup
 

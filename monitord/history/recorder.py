@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,7 @@ FLUSH_EVERY = 30.0
 PRUNE_EVERY = 3600.0
 SLOT = 1800  # the status page's 24-hour bar and sparkline: 48 half-hour slots
 TREND_SLOTS = DAY // SLOT
+TREND_TURN = 600  # seconds an OK check's 24-hour picture may lag (its current slot only)
 MAX_SPAN_SLOTS = 400  # a history chart never asks for more slots than this
 
 
@@ -295,7 +297,10 @@ class HistoryRecorder:
         if not slots and check not in self._totals:
             return None
         now = int(when.timestamp())
-        key = (now // BUCKET, self._problems.get(check, 0))
+        # Each check's picture turns every TREND_TURN seconds, at its own offset: a page
+        # never redraws every check at once. A problem result turns it at once.
+        offset = zlib.crc32(check.encode()) % TREND_TURN
+        key = ((now + offset) // TREND_TURN, self._problems.get(check, 0))
         cached = self._trends.get(check)
         if cached is not None and cached.key == key:
             return cached
