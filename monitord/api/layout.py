@@ -51,7 +51,7 @@ border-radius:1em;font-size:.8em;font-weight:600;color:#fff}
 .p0{fill:var(--p0);opacity:.55}.p1{fill:var(--p1);opacity:.55}.p2{fill:var(--p2);opacity:.55}
 .p3{fill:var(--p3);opacity:.55}
 .total{fill:none;stroke:var(--fg);stroke-width:1.2;vector-effect:non-scaling-stroke}
-.scale svg{width:100%}.scale{margin-bottom:.8em}
+.scale svg,.service svg.bar{width:100%}.scale{margin-bottom:.8em}
 svg{vertical-align:middle}.dot{margin-right:2px}
 .muted{color:var(--muted)}.num{font-variant-numeric:tabular-nums;white-space:nowrap}
 pre{white-space:pre-wrap;margin:.4em 0;font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;
