@@ -81,6 +81,8 @@ class Alerting:
         # Evidence and "what changed" for confirmed problems (monitord.evidence).
         self.evidence = EvidenceDesk(clock, store, config.alerting.evidence_timeout,
                                      config.checks)
+        # The newest diagnosis of each open incident, for the status page.
+        self.diagnoses: dict[str, str] = {}
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -125,6 +127,10 @@ class Alerting:
         for event in events:
             log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
                      check=event.check, status=event.status.name, summary=event.summary)
+            if event.ended_at is None:
+                self.diagnoses[event.incident_id] = event.diagnosis
+            else:
+                self.diagnoses.pop(event.incident_id, None)
         await self.commit(now)
         if events:
             self._wake.set()  # a new group may be due sooner than the loop planned

@@ -29,6 +29,7 @@ from monitord.checks.kind import Check
 from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
 from monitord.compat import TaskGroup
+from monitord.config import summary
 from monitord.config.reader import ConfigInvalid
 from monitord.config.schema import CheckConfig
 from monitord.configfile import Config, load_config
@@ -36,6 +37,8 @@ from monitord.heartbeat.api import heartbeat_routes
 from monitord.heartbeat.board import RESOURCE as HEARTBEATS
 from monitord.heartbeat.board import HeartbeatBoard
 from monitord.heartbeat.self_ping import ping_forever
+from monitord.history.recorder import HistoryRecorder
+from monitord.history.timeline import IncidentJournal
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
 from monitord.notify.outbox import ReceiverStats
@@ -110,6 +113,7 @@ class Daemon:
         self.store: Store | None = None
         self.traps: TrapReceiver | None = None
         self.alerting: Alerting | None = None
+        self.history: HistoryRecorder | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
@@ -160,6 +164,7 @@ class Daemon:
             self._restore_states(self.alerting)
             self._wire_alerting(self.alerting)
             await self._open_heartbeats(self.store)
+            await self._open_history(self.store)
             try:
                 api_runner = await api_server.start(self.config.api,
                                                     self._api_views(self.alerting))
@@ -182,6 +187,8 @@ class Daemon:
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
                 ]
+                if self.history is not None:
+                    tasks.append(group.create_task(self.history.run(), name="history"))
                 if self.traps is not None:
                     tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
                 if self.config.monitord.self_heartbeat is not None:
@@ -242,6 +249,13 @@ class Daemon:
             app, board, lambda: {c.name: c for c in self.config.local_checks()},
             self.scheduler.poke))
 
+    async def _open_history(self, store: Store) -> None:
+        """Result history for the status page and the history API (a result listener)."""
+        settings = self.config.monitord
+        self.history = await HistoryRecorder.open(store, self.clock, settings.history_raw,
+                                                  settings.history_retention)
+        self.result_listeners.append(self.history.record)
+
     def _wire_alerting(self, alerting: Alerting) -> None:
         self.result_listeners.append(alerting.on_result)
         alerting.evidence.attach(self.env, self.scheduler.host_cap)
@@ -252,8 +266,11 @@ class Daemon:
         """What the API may see and do: the daemon through DaemonView, the rest through
         alerting; other features' endpoints come from ``api_routes``."""
         daemon = DaemonView(self, alerting)
+        assert self.store is not None
+        journal = IncidentJournal(self.store, alerting.incidents, alerting.diagnoses)
         return Views(clock=self.clock, health=self, checks=daemon, states=alerting,
                      incidents=alerting, silences=alerting, samples=daemon,
+                     history=self.history, details=daemon, journal=journal,
                      routes=tuple(self.api_routes))
 
     def request_stop(self) -> None:
@@ -300,6 +317,9 @@ class Daemon:
                 await self.traps.refresh()
             for name in set(self.states) - {c.name for c in new.local_checks()}:
                 del self.states[name]
+            if self.history is not None:
+                self.history.configure(new.monitord.history_raw,
+                                       new.monitord.history_retention)
             self.config = new
             self.reloads += 1
             configure_logging(new.monitord.log_format, self.log_level or new.monitord.log_level)
@@ -370,6 +390,14 @@ class DaemonView:
 
     def results(self) -> Mapping[str, CheckState]:
         return self._daemon.states
+
+    def describe(self, check: str) -> list[tuple[str, str]] | None:
+        found = next((c for c in self.checks() if c.name == check), None)
+        return summary.describe(found) if found is not None else None
+
+    def maintenance(self, now: datetime) -> list[tuple[str, str]]:
+        return [(m.name, m.explain(now)) for m in self._daemon.config.maintenance
+                if m.active(now)]
 
     def check_runs(self) -> int:
         return self._daemon.scheduler.runs

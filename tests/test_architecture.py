@@ -28,9 +28,9 @@ TIERS: tuple[frozenset[str], ...] = (
     # 3: features that build on tier 2
     frozenset({"qualify", "notify", "snmp", "heartbeat"}),
     # 4: edges — whole-config assembly, running checks, the store edge of the core
-    frozenset({"configfile", "runner", "scheduler", "qualify_store", "history", "evidence"}),
+    frozenset({"configfile", "runner", "scheduler", "qualify_store", "evidence"}),
     # 5: services built from the edges; the API sees narrow views, never the daemon
-    frozenset({"probe", "explain", "alerting", "api", "agent"}),
+    frozenset({"probe", "explain", "alerting", "api", "agent", "history"}),
     # 6: the daemon assembles everything
     frozenset({"app"}),
     # 7-8: entry points

@@ -24,10 +24,13 @@ class TokenGate:
     def allowed(self, request: web.Request, *, write: bool) -> bool:
         if not write and self.anonymous_read:
             return True
+        header = request.headers.get("Authorization", "")
+        return self.token_matches(header[7:] if header.startswith("Bearer ") else "")
+
+    def token_matches(self, given: str) -> bool:
+        """Whether ``given`` is the API token (constant time; never true without a token)."""
         if self._token is None:
             return False
-        header = request.headers.get("Authorization", "")
-        given = header[7:] if header.startswith("Bearer ") else ""
         return hmac.compare_digest(given.encode(), self._token.encode())
 
     def require(self, request: web.Request, *, write: bool) -> None:

@@ -9,8 +9,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from monitord.api.views import Checks, Incidents, MetricsSamples
+from monitord.model import Result, Status
 
 QUANTILES = (50, 90, 99)
+# Cardinality bounds: per check and location at most this many phases, per check at most
+# this many measured values (the first by name); the rest are left out, never invented.
+MAX_PHASES = 8
+MAX_VALUES = 32
+UP = (Status.OK, Status.WARNING)  # a WARNING (slow, expiring soon) still serves
 
 
 def _escape(value: str) -> str:
@@ -59,6 +65,40 @@ def _checks(out: Exposition, checks: Checks) -> None:
                "Last status per check and location (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN).",
                status)
     out.metric("monitord_check_duration_seconds", "gauge", "Duration of the last run.", duration)
+    _per_check(out, checks)
+
+
+def _phases(result: Result) -> list[tuple[str, float]]:
+    found = sorted((k[5:-3], v) for k, v in result.metrics.items()
+                   if k.startswith("time_") and k.endswith("_ms") and k != "time_total_ms")
+    return found[:MAX_PHASES]
+
+
+def _per_check(out: Exposition, checks: Checks) -> None:
+    up: list[tuple[dict[str, str], float]] = []
+    phases: list[tuple[dict[str, str], float]] = []
+    values: list[tuple[dict[str, str], float]] = []
+    here = checks.location
+    for name, state in sorted(checks.results().items()):
+        if not state.last:
+            continue
+        for result in state.last.values():
+            labels = {"check": name, "location": result.location}
+            up.append((labels, 1.0 if result.status in UP else 0.0))
+            phases.extend(({**labels, "phase": phase}, ms / 1000.0)
+                          for phase, ms in _phases(result))
+        # One location's numbers per check: this daemon's own, else the newest.
+        source = state.last.get(here) or max(state.last.values(), key=lambda r: r.at)
+        measured = sorted((k, v) for k, v in source.metrics.items() if not k.startswith("time_"))
+        values.extend(({"check": name, "name": k}, float(v)) for k, v in measured[:MAX_VALUES])
+    out.metric("monitord_check_up", "gauge",
+               "1 when the last result per check and location is OK or WARNING, else 0.", up)
+    out.metric("monitord_check_phase_seconds", "gauge",
+               "Time spent in each phase of the last run (resolve, connect, tls, firstbyte…).",
+               phases)
+    out.metric("monitord_check_value", "gauge",
+               "Numbers the check measures (certificate days left, SNMP rates, DNS serial, "
+               "packet loss, plugin perfdata…), from this location's last result.", values)
 
 
 def _daemon(out: Exposition, samples: MetricsSamples) -> None:

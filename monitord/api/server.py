@@ -12,9 +12,11 @@ from collections.abc import Awaitable, Callable
 import structlog
 from aiohttp import web
 
-from monitord.api import metrics, page
+from monitord.api import metrics
 from monitord.api.auth import TokenGate
+from monitord.api.history import history_routes
 from monitord.api.operator import operator_routes
+from monitord.api.pages import page_routes
 from monitord.api.status import status_json
 from monitord.api.views import Views
 from monitord.config.schema import ApiSection
@@ -28,7 +30,7 @@ VIEWS: web.AppKey[Views] = web.AppKey("views")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def build_app(views: Views, gate: TokenGate) -> web.Application:
+def build_app(views: Views, gate: TokenGate, public_status: bool = False) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY)
     app[VIEWS] = views
 
@@ -48,17 +50,12 @@ def build_app(views: Views, gate: TokenGate) -> web.Application:
         gate.require(request, write=False)
         return web.json_response(status_json(views.checks, views.states, views.incidents))
 
-    async def status_page(request: web.Request) -> web.Response:
-        gate.require(request, write=False)
-        snapshot = status_json(views.checks, views.states, views.incidents)
-        return web.Response(text=page.render(snapshot), content_type="text/html",
-                            charset="utf-8")
-
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/api/v1/status", status)
-    app.router.add_get("/", status_page)
+    page_routes(app, gate, views, public_status)
     operator_routes(app, gate, views)
+    history_routes(app, gate, views)
     for route in views.routes:
         route(app, gate)
     return app
@@ -72,7 +69,7 @@ async def start(settings: ApiSection, views: Views) -> web.AppRunner | None:
     token = None
     if settings.token is not None:
         token = settings.token.read()
-    app = build_app(views, TokenGate(token, settings.anonymous_read))
+    app = build_app(views, TokenGate(token, settings.anonymous_read), settings.public_status)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

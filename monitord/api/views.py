@@ -8,7 +8,7 @@ Every view is read at request time, so a reload shows at once.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -122,6 +122,82 @@ class ReceiverSample(Protocol):
     def failing_since(self) -> datetime | None: ...
 
 
+class HistoryBucket(Protocol):
+    """Results of one span (a 5-minute rollup, or a wider slot of a chart)."""
+
+    @property
+    def start(self) -> int: ...  # epoch seconds, UTC
+    @property
+    def seconds(self) -> int: ...
+    @property
+    def count(self) -> int: ...
+    @property
+    def failures(self) -> int: ...  # CRITICAL results
+    @property
+    def worst(self) -> Status: ...
+    @property
+    def min_ms(self) -> float: ...
+    @property
+    def mean_ms(self) -> float: ...
+    @property
+    def max_ms(self) -> float: ...
+    @property
+    def phases(self) -> Sequence[float]: ...  # mean ms per phase, History.phases order
+    @property
+    def location(self) -> str: ...  # "" when merged across locations
+
+
+class HistorySample(Protocol):
+    """One kept raw result."""
+
+    @property
+    def at(self) -> int: ...
+    @property
+    def location(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def phase(self) -> Phase | None: ...
+    @property
+    def duration_ms(self) -> float: ...
+
+
+class HistoryRows(Protocol):
+    @property
+    def raw(self) -> Sequence[HistorySample]: ...
+    @property
+    def rollups(self) -> Sequence[HistoryBucket]: ...
+
+
+class CheckTrend(Protocol):
+    """A check at a glance: the last 24 hours in slots, availability 24 h / 7 d / 30 d."""
+
+    @property
+    def key(self) -> Hashable: ...  # the same key, the same picture (renderers cache by it)
+    @property
+    def slots(self) -> Sequence[HistoryBucket]: ...
+    @property
+    def availability(self) -> tuple[float | None, float | None, float | None]: ...
+
+
+class TimelineEntry(Protocol):
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def kind(self) -> str: ...  # problem, acknowledged, notified, failed, recovery…
+    @property
+    def text(self) -> str: ...
+
+
+class IncidentStory(Protocol):
+    """One incident of a check and what happened to it, oldest entry first."""
+
+    @property
+    def incident(self) -> IncidentRecord: ...
+    @property
+    def entries(self) -> Sequence[TimelineEntry]: ...
+
+
 # -- the views ------------------------------------------------------------------------------
 
 
@@ -197,6 +273,49 @@ class MetricsSamples(Protocol):
         ...
 
 
+class History(Protocol):
+    """Result history (``[monitord] history_raw`` / ``history_retention``)."""
+
+    @property
+    def phases(self) -> Sequence[str]:
+        """Names of the phase timings in ``HistoryBucket.phases``, in stacking order."""
+        ...
+
+    def trend(self, check: str, when: datetime) -> CheckTrend | None:
+        """From memory (cheap): None when the check has no history yet."""
+        ...
+
+    async def spans(self, check: str, since: int, until: int,
+                    width: int) -> Sequence[HistoryBucket]:
+        """Slots of ``width`` seconds over [since, until), merged across locations."""
+        ...
+
+    async def rows(self, check: str, since: int, until: int) -> HistoryRows:
+        """Raw results where still kept, 5-minute rollups per location before."""
+        ...
+
+
+class CheckDetails(Protocol):
+    def describe(self, check: str) -> Sequence[tuple[str, str]] | None:
+        """The check's configuration as (key, value) text, secrets and URL credentials
+        redacted; None for an unknown check."""
+        ...
+
+    def maintenance(self, now: datetime) -> Sequence[tuple[str, str]]:
+        """(name, explanation) of each maintenance window in force now."""
+        ...
+
+
+class IncidentLog(Protocol):
+    async def stories(self, check: str, limit: int) -> Sequence[IncidentStory]:
+        """The check's incidents, newest first, open or closed, with their timelines."""
+        ...
+
+    def diagnosis(self, incident: str) -> str:
+        """The newest diagnosis of an open incident ("" when none is known)."""
+        ...
+
+
 RouteInstaller = Callable[[web.Application, TokenGate], None]
 
 
@@ -211,5 +330,8 @@ class Views:
     incidents: Incidents
     silences: Silences
     samples: MetricsSamples
+    history: History | None = None
+    details: CheckDetails | None = None
+    journal: IncidentLog | None = None
     # Endpoints of other features (e.g. heartbeat pings), installed after the API's own.
     routes: Sequence[RouteInstaller] = field(default_factory=tuple)

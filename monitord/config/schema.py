@@ -104,6 +104,8 @@ class MonitordSection:
     max_concurrent_checks: int = 1000
     max_checks_per_host: int = 16
     self_heartbeat: SelfHeartbeat | None = None
+    history_raw: float = 48 * 3600.0  # raw results kept this long, then 5-minute rollups
+    history_retention: float = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,7 @@ class ApiSection:
     token: SecretRef | None = None
     anonymous_read: bool = False
     external_url: str = ""
+    public_status: bool = False  # GET /public: services and availability, nothing else
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,11 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         max_concurrent_checks=table.int("max_concurrent_checks", 1000, minimum=1),
         max_checks_per_host=table.int("max_checks_per_host", 16, minimum=1),
         self_heartbeat=heartbeat,
+        history_raw=table.duration("history_raw", 48 * 3600.0),
+        history_retention=table.duration("history_retention", 30 * 86400.0),
     )
+    if section.history_retention < section.history_raw:
+        table.error("history_retention", "must be at least history_raw")
     table.finish()
     return section
 
@@ -198,6 +205,7 @@ def parse_api(table: Table | None) -> ApiSection:
         token=table.secret("token", required=False),
         anonymous_read=table.bool("anonymous_read", False),
         external_url=table.str("external_url", ""),
+        public_status=table.bool("public_status", False),
     )
     table.finish()
     return section

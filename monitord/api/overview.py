@@ -1,0 +1,248 @@
+"""``GET /``: open incidents first, then every check grouped by service.
+
+Pure rendering over plain data gathered by ``api.pages``. The SVG of a check (status bar and
+sparkline) is cached by its trend's key, so a 2,000-check page redraws only what changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import quote
+
+from monitord.api import svg, timefmt
+from monitord.api.layout import Viewer, csrf_field, esc, page, when
+from monitord.api.views import (
+    CheckDescription,
+    CheckQualification,
+    CheckResults,
+    CheckTrend,
+    IncidentRecord,
+    SilenceRecord,
+)
+from monitord.model import Result, Status
+
+ORDER = {Status.CRITICAL: 0, Status.WARNING: 1, Status.UNKNOWN: 2, None: 3, Status.OK: 4}
+BADGE = {Status.OK: "b-ok", Status.WARNING: "b-warn", Status.CRITICAL: "b-crit",
+         Status.UNKNOWN: "b-unk", None: "b-none"}
+CARD = {Status.CRITICAL: "crit", Status.WARNING: "warn", Status.UNKNOWN: "unk"}
+SILENCE_DURATIONS = ("30m", "1h", "2h", "4h", "8h", "1d", "3d")
+OTHER = "Other checks"
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    location: str
+    now: datetime
+    checks: Sequence[CheckDescription]
+    results: Mapping[str, CheckResults]
+    states: Mapping[str, CheckQualification]
+    incidents: Sequence[IncidentRecord]  # open ones
+    diagnoses: Mapping[str, str]
+    silences: Sequence[SilenceRecord]  # in force or ahead
+    maintenance: Sequence[tuple[str, str]]
+    trends: Mapping[str, CheckTrend | None]
+    phases: Sequence[str]
+
+
+def group_of(labels: Mapping[str, str]) -> str:
+    """The ``service`` label, else the domain of a ``[[domain]]`` check."""
+    return labels.get("service") or labels.get("domain") or OTHER
+
+
+def badge(status: Status | None, text: str | None = None) -> str:
+    label = text or (status.name if status is not None else "PENDING")
+    return f'<span class="badge {BADGE[status]}">{esc(label)}</span>'
+
+
+def percent(value: float | None) -> str:
+    if value is None:
+        return '<span class="muted">–</span>'
+    return f"{value * 100:.2f}%" if value < 1 else "100%"
+
+
+def location_dots(last: Mapping[str, Result], now: datetime) -> str:
+    return "".join(
+        svg.dot(r.status, f"{loc}: {r.status.name} — {r.summary} "
+                          f"({timefmt.ago((now - r.at).total_seconds())} ago)")
+        for loc, r in sorted(last.items()))
+
+
+def location_table(last: Mapping[str, Result], now: datetime) -> str:
+    rows = "".join(
+        f"<tr><td>{esc(loc)}</td><td>{badge(r.status)}</td>"
+        f"<td>{esc(r.phase.value if r.phase else '')}</td><td>{esc(r.summary)}</td>"
+        f"<td class=num>{when(r.at, timefmt.ago((now - r.at).total_seconds()) + ' ago')}</td>"
+        f"</tr>"
+        for loc, r in sorted(last.items()))
+    if not rows:
+        return ""
+    return ('<div class="scroll"><table><tr><th>location</th><th>status</th><th>phase</th>'
+            f"<th>summary</th><th>age</th></tr>{rows}</table></div>")
+
+
+def ack_form(incident: IncidentRecord, viewer: Viewer, back: str) -> str:
+    if incident.acknowledged_by:
+        comment = f" — {esc(incident.ack_comment)}" if incident.ack_comment else ""
+        at = (f" {when(incident.acknowledged_at)}" if incident.acknowledged_at else "")
+        return (f'<p class="acked">Acknowledged by <strong>{esc(incident.acknowledged_by)}'
+                f"</strong>{at}{comment}</p>")
+    if not viewer.can_act:
+        return '<p class="muted">Not acknowledged.</p>'
+    return (f'<form class="inline ack" method="post" action="/ui/incidents/'
+            f'{quote(incident.id)}/ack">{csrf_field(viewer)}'
+            f'<input type="hidden" name="back" value="{esc(back)}">'
+            '<input name="comment" placeholder="comment (optional)" maxlength="2000">'
+            '<button type="submit">Acknowledge</button></form>')
+
+
+def incident_card(incident: IncidentRecord, diagnosis: str, last: Mapping[str, Result],
+                  now: datetime, viewer: Viewer, back: str) -> str:
+    since = timefmt.ago((now - incident.started_at).total_seconds())
+    notes = []
+    if incident.held:
+        notes.append(f"held: {esc(incident.held)}")
+    if incident.caused_by:
+        notes.append("caused by " + " → ".join(esc(c) for c in incident.caused_by))
+    diag = f"<pre>{esc(diagnosis)}</pre>" if diagnosis else ""
+    return (
+        f'<div class="card incident {CARD.get(incident.status, "")}" '
+        f'data-incident="{esc(incident.id)}">'
+        f'<div>{badge(incident.status)} <a class="check" href="/check/{quote(incident.check)}">'
+        f"<strong>{esc(incident.check)}</strong></a> "
+        f'<span class="muted">for {when(incident.started_at, since)}</span></div>'
+        f"<div>{esc(incident.summary)}</div>"
+        + (f'<div class="muted">{"; ".join(notes)}</div>' if notes else "")
+        + diag + location_table(last, now) + ack_form(incident, viewer, back) + "</div>")
+
+
+def silence_list(silences: Sequence[SilenceRecord], maintenance: Sequence[tuple[str, str]],
+                 now: datetime, viewer: Viewer, back: str) -> str:
+    items = []
+    for s in silences:
+        state = "in force" if s.active(now) else "starts " + timefmt.display(s.starts_at)
+        expire = ""
+        if viewer.can_act:
+            expire = (f'<form class="inline" method="post" action="/ui/silences/'
+                      f'{quote(s.id)}/expire">{csrf_field(viewer)}'
+                      f'<input type="hidden" name="back" value="{esc(back)}">'
+                      '<button class="quiet" type="submit">Expire</button></form>')
+        items.append(
+            f'<li class="silence" data-silence="{esc(s.id)}"><strong>'
+            f'{esc(", ".join(str(m) for m in s.matchers))}</strong> — {state}, until '
+            f"{when(s.ends_at)} by {esc(s.created_by)}"
+            + (f": {esc(s.comment)}" if s.comment else "") + f" {expire}</li>")
+    for name, explanation in maintenance:
+        items.append(f'<li class="maintenance"><strong>maintenance {esc(name)}</strong> — '
+                     f"{esc(explanation)}</li>")
+    return f"<ul>{''.join(items)}</ul>" if items else '<p class="muted">None in force.</p>'
+
+
+def silence_form(viewer: Viewer, checks: Sequence[str], services: Sequence[str],
+                 back: str, preset: tuple[str, str] | None = None) -> str:
+    if not viewer.can_act:
+        return ""
+    scope, value = preset or ("check", "")
+    options = "".join(f'<option value="{esc(v)}">' for v in [*checks, *services])
+    durations = "".join(f'<option{" selected" if d == "1h" else ""}>{d}</option>'
+                        for d in SILENCE_DURATIONS)
+    scopes = "".join(f'<option value="{s}"{" selected" if s == scope else ""}>{s}</option>'
+                     for s in ("check", "service"))
+    return (f'<form class="inline add-silence" method="post" action="/ui/silences">'
+            f'{csrf_field(viewer)}<input type="hidden" name="back" value="{esc(back)}">'
+            f'<select name="scope" aria-label="scope">{scopes}</select>'
+            f'<input name="value" list="silence-targets" required value="{esc(value)}" '
+            f'placeholder="name" aria-label="check or service">'
+            f'<datalist id="silence-targets">{options}</datalist>'
+            f'<select name="duration" aria-label="duration">{durations}</select>'
+            '<input name="comment" placeholder="comment" required maxlength="2000">'
+            '<button type="submit">Add silence</button></form>')
+
+
+def check_svgs(name: str, trend: CheckTrend | None, phases: Sequence[str],
+               cache: MutableMapping[str, tuple[object, str]]) -> str:
+    if trend is None:
+        return '<td class="muted" colspan="2">no history yet</td>'
+    hit = cache.get(name)
+    if hit is not None and hit[0] == trend.key:
+        return hit[1]
+    html = (f"<td>{svg.status_bar(trend.slots)}</td>"
+            f'<td class="wide">{svg.sparkline(trend.slots, phases)}</td>')
+    cache[name] = (trend.key, html)
+    return html
+
+
+def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[object, str]],
+           ) -> str:
+    now = view.now
+    groups: dict[str, list[CheckDescription]] = {}
+    for check in view.checks:
+        groups.setdefault(group_of(check.alert_labels()), []).append(check)
+
+    def status(name: str) -> Status | None:
+        seen = view.results.get(name)
+        return seen.status if seen is not None else None
+
+    counts: dict[Status | None, int] = {}
+    for check in view.checks:
+        counts[status(check.name)] = counts.get(status(check.name), 0) + 1
+    tally = "".join(
+        f'<div><div class="big">{counts[s]}</div>{badge(s)}</div>'
+        for s in sorted(counts, key=ORDER.__getitem__))
+    incidents = "".join(
+        incident_card(i, view.diagnoses.get(i.id, ""),
+                      (view.results[i.check].last if i.check in view.results else {}),
+                      now, viewer, "/")
+        for i in sorted(view.incidents, key=lambda i: (ORDER[i.status], i.started_at)))
+    body = [f'<div class="card summary">{tally}</div>',
+            f'<h2>Open incidents <span class="meta">({len(view.incidents)})</span></h2>',
+            incidents or '<p class="muted">No open incident.</p>',
+            "<h2>Silences and maintenance</h2>",
+            silence_list(view.silences, view.maintenance, now, viewer, "/"),
+            silence_form(viewer, [c.name for c in view.checks],
+                         sorted({c.alert_labels().get("service", "") for c in view.checks}
+                                - {""}), "/")]
+    legend = "".join(f'<span><i class="{svg.PHASE_CLASS[i]}" style="background:var(--p{i})">'
+                     f"</i>{esc(p)}</span>" for i, p in enumerate(view.phases[:4]))
+
+    def group_key(item: tuple[str, list[CheckDescription]]) -> tuple[int, bool, str]:
+        name, members = item
+        return (min(ORDER[status(c.name)] for c in members), name == OTHER, name)
+
+    for name, members in sorted(groups.items(), key=group_key):
+        problems = sum(1 for c in members if (status(c.name) or Status.OK).is_problem)
+        meta = (f"{len(members)} check{'s' if len(members) > 1 else ''}"
+                + (f" · {problems} failing" if problems else ""))
+        rows = []
+        for check in sorted(members, key=lambda c: (ORDER[status(c.name)], c.name)):
+            seen = view.results.get(check.name)
+            qual = view.states.get(check.name)
+            trend = view.trends.get(check.name)
+            since = ""
+            if seen is not None and seen.since is not None:
+                since = when(seen.since, timefmt.ago((now - seen.since).total_seconds()))
+            state = f' <span class="muted">{esc(qual.state)}</span>' \
+                if qual is not None and qual.state not in ("ok", "problem") else ""
+            avail = trend.availability if trend is not None else (None, None, None)
+            rows.append(
+                f'<tr data-check="{esc(check.name)}"><td>{badge(status(check.name))}{state}</td>'
+                f'<td><a href="/check/{quote(check.name)}">{esc(check.name)}</a>'
+                f' <span class="muted wide">{esc(check.type)}</span></td>'
+                f'<td class="num wide">{since}</td>'
+                f"<td>{location_dots(seen.last, now) if seen is not None else ''}</td>"
+                + "".join(f'<td class="num{" wide" if i else ""}">{percent(a)}</td>'
+                          for i, a in enumerate(avail))
+                + check_svgs(check.name, trend, view.phases, cache) + "</tr>")
+        body.append(
+            f'<h2>{esc(name)} <span class="meta">{meta}</span></h2><div class="card scroll">'
+            '<table><tr><th>status</th><th>check</th><th class="wide">since</th>'
+            '<th>locations</th>'
+            '<th>24 h</th><th class="wide">7 d</th><th class="wide">30 d</th>'
+            '<th>last 24 h</th><th class="wide">response time</th></tr>'
+            + "".join(rows) + "</table></div>")
+    body.append(f'<p class="legend muted">Response time by phase: {legend}'
+                '<span>— mean total</span></p>')
+    return page(f"monitord — {view.location}", "".join(body), viewer,
+                nav=f'<span class="muted">{esc(view.location)} · '
+                    f"{timefmt.display(now)}</span>")
