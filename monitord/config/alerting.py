@@ -22,6 +22,7 @@ class AlertingConfig:
     flap_high: float = 30.0
     max_delivery_age: float = 24 * 3600.0
     receiver_alert_after: float = 600.0
+    retention: float = 90 * 86400.0  # closed incidents and the notification log
 
 
 def parse_alerting(table: Table | None) -> AlertingConfig:
@@ -44,6 +45,7 @@ def parse_alerting(table: Table | None) -> AlertingConfig:
         flap_high=flap_high,
         max_delivery_age=table.duration("max_delivery_age", base.max_delivery_age),
         receiver_alert_after=table.duration("receiver_alert_after", base.receiver_alert_after),
+        retention=table.duration("retention", base.retention),
     )
     table.finish()
     return config
