@@ -2,9 +2,10 @@
 
 Error handling: every failure becomes a :class:`DeliveryResult`. Connection errors, timeouts,
 TLS failures, SMTP 4xx replies and a refused login (535: a password rotated on one side only)
-are retryable; other SMTP 5xx replies (sender or message rejected) are permanent. When the server accepts some recipients and refuses
-others, the accepted ones have the message: a retry goes only to the recipients refused with a
-4xx reply, and those refused with a 5xx reply are reported and not retried.
+are retryable; other SMTP 5xx replies (sender or message rejected) are permanent. When the
+server accepts some recipients and refuses others, the accepted ones have the message: a
+retry goes only to the recipients refused with a 4xx reply, and those refused with a 5xx
+reply are reported and not retried.
 """
 
 from __future__ import annotations

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 import structlog
 
@@ -48,6 +49,7 @@ from monitord.store import Store
 from monitord.supervise import supervised
 
 log = structlog.get_logger("monitord.notify.outbox")
+T = TypeVar("T")
 
 __all__ = ["Outbox", "ReceiverStats", "enqueue", "mark_finished", "migrate"]
 
@@ -155,8 +157,8 @@ class Outbox:
         """Outcomes not yet recorded, to write with a commit (see :func:`mark_finished`)."""
         return dict(self.ledger.finished)
 
-    def recorded(self, marks: Mapping[Key, Finished]) -> None:
-        """These outcomes were written (with a commit): forget them."""
+    def recorded(self, marks: Iterable[Key]) -> None:
+        """These outcomes were written: forget them."""
         for key in marks:
             self.ledger.finished.pop(key, None)
 
@@ -194,21 +196,20 @@ class Outbox:
             if self._on_store_state is not None:
                 self._on_store_state()
 
-    async def _write(self, fn: Callable[[sqlite3.Connection], object]) -> bool:
-        """Run a write; False (logged, remembered as a store problem) when it fails."""
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run a write; None (logged, remembered as a store problem) when it fails."""
         try:
-            await self.store.call(fn)
+            result = await self.store.call(fn)
         except sqlite3.Error as exc:
             self._store_failed(exc)
-            return False
+            return None
         self._store_ok()
-        return True
+        return result
 
     async def _record_finished(self, name: str) -> None:
         marks = {k: v for k, v in self.ledger.finished.items() if k[0] == name}
-        if marks and await self._write(lambda conn: mark_finished(conn, marks)):
-            for key in marks:
-                self.ledger.finished.pop(key, None)
+        if marks:
+            self.recorded(await self._write(lambda conn: mark_finished(conn, marks)) or ())
 
     async def _next(self, name: str) -> Row | None:
         skip = self.ledger.skipped(name)

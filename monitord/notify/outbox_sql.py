@@ -124,13 +124,18 @@ def head(conn: sqlite3.Connection, receiver: str, skip: Sequence[str] = ()) -> R
                 notification, problem, threads)
 
 
-def mark_finished(conn: sqlite3.Connection, marks: Mapping[Key, Finished]) -> None:
+def mark_finished(conn: sqlite3.Connection, marks: Mapping[Key, Finished]) -> list[Key]:
     """Record outcomes reached from memory (inside the caller's transaction, e.g. the
-    commit that finally writes the notifications they are about)."""
-    conn.executemany(
-        "UPDATE outbox SET state = ?, last_error = ?, finished_at = ? "
-        "WHERE receiver = ? AND id = ? AND state = 'pending'",
-        [(f.state, f.reason, f.at, receiver, nid) for (receiver, nid), f in marks.items()])
+    commit that finally writes the notifications they are about); the keys whose row was
+    there to take them (a row not written yet keeps its mark for a later commit)."""
+    done = []
+    for (receiver, nid), f in marks.items():
+        cursor = conn.execute(
+            "UPDATE outbox SET state = ?, last_error = ?, finished_at = ? "
+            "WHERE receiver = ? AND id = ?", (f.state, f.reason, f.at, receiver, nid))
+        if cursor.rowcount:
+            done.append((receiver, nid))
+    return done
 
 
 def pending_counts(conn: sqlite3.Connection) -> dict[str, tuple[int, float | None]]:
