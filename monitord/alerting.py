@@ -183,6 +183,7 @@ class Alerting:
             if self.outbox is not None:
                 self.outbox.saved(notes)
                 self.outbox.recorded(marks)
+                self.outbox.store_works()
         self.commits += len(batches)
         if self._commit_error is not None:
             log.info("state_writable_again", component="alerting", batches=len(batches))

@@ -162,6 +162,10 @@ class Outbox:
         for key in marks:
             self.ledger.finished.pop(key, None)
 
+    def store_works(self) -> None:
+        """A write elsewhere (a commit) succeeded: the store takes writes again."""
+        self._store_ok()
+
     def adopt(self, other: Outbox) -> None:
         """Take over the memory of the outbox this one replaces."""
         self.ledger.adopt(other.ledger)
