@@ -10,21 +10,26 @@ instants a route's time intervals change (the morning hand-over).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from monitord import qualify_store
+from monitord.clock import StepWatch
 from monitord.config.schema import CheckConfig
 from monitord.evidence.desk import EvidenceDesk
 from monitord.model import AlertEvent, Evidence, Notification, Result
 from monitord.notify import outbox as outbox_mod
 from monitord.notify.base import SenderEnv
+from monitord.notify.health import state_unwritable, state_writable
+from monitord.notify.ledger import Finished, Key
 from monitord.notify.outbox import Outbox, ReceiverStats
 from monitord.notify.registry import build_senders
 from monitord.qualify import QualifySettings
@@ -34,6 +39,7 @@ from monitord.qualify.silences import Silence
 from monitord.qualify.snapshot import CheckView, IncidentView
 from monitord.route.routes import Router
 from monitord.store import Store
+from monitord.supervise import supervised
 
 if TYPE_CHECKING:
     from monitord.clock import Clock
@@ -43,6 +49,8 @@ if TYPE_CHECKING:
 log = structlog.get_logger("monitord.alerting")
 
 MAX_SLEEP = 60.0  # re-evaluate at least this often (clock jumps, maintenance windows)
+STATE_RETRY = 5.0  # a commit that failed (a full disk) is tried again this often
+RETENTION_EVERY = 3600.0  # closed incidents and the notification log are pruned this often
 STATS_EVERY = 5.0  # outbox statistics for /metrics and /healthz are refreshed this often
 
 
@@ -57,10 +65,12 @@ def qualify_settings(config: Config) -> QualifySettings:
 class Alerting:
     """The alerting half of a running daemon.
 
-    Error handling: a store error while committing a batch is logged and the batch's
-    notifications are retried at the next wake-up (the pipeline keeps them queued until a
-    batch commits); a sender failure is the outbox's business (retries, give-up, receiver
-    alert).
+    Error handling: when a commit fails (a full disk, a read-only file system) its batch is
+    kept in memory and written with the next commit (tried every STATE_RETRY seconds), its
+    notifications are delivered from memory meanwhile (same ids: at-least-once), every
+    receiver gets a "state not writable" alert and /healthz says so. A sender failure is the
+    outbox's business (retries, give-up, receiver alert). The loops are supervised: an
+    unexpected exception is logged and the loop starts again.
     """
 
     def __init__(self, config: Config, clock: Clock, store: Store) -> None:
@@ -83,11 +93,26 @@ class Alerting:
                                      config.checks)
         # The newest diagnosis of each open incident, for the status page.
         self.diagnoses: dict[str, str] = {}
+        self._unsaved: list[Batch] = []  # batches whose commit failed, oldest first
+        self._commit_error: str | None = None
+        self._state_alert: datetime | None = None  # since when receivers know of it
+        self._steps = StepWatch(clock)
+        self._retention_task: asyncio.Task[None] | None = None
 
     # -- set-up -------------------------------------------------------------------------
 
     def _targets(self, event: AlertEvent, now: datetime) -> Sequence[Target]:
         return self.router.decide(event.labels, now).targets
+
+    def _now(self) -> datetime:
+        """The time of a decision; a step of the wall clock since the last one is first
+        absorbed by the core (its stored instants move with it) and logged."""
+        step = self._steps.step()
+        if step and self.pipeline is not None:
+            log.warning("clock_step", seconds=round(step, 3),
+                        detail="the wall clock jumped; durations and deadlines kept")
+            self.pipeline.shift(timedelta(seconds=step))
+        return self.clock.now()
 
     async def open(self) -> None:
         """Migrate the schema and resume the pipeline from the store."""
@@ -103,6 +128,7 @@ class Alerting:
 
         self.pipeline = await self.store.call(resume)
         self.outbox = self._build_outbox(config)
+        self._steps = StepWatch(self.clock)
         # A restart may have crossed a route's opening time, or a silence's end.
         now = self.clock.now()
         self.pipeline.tick(now)
@@ -114,13 +140,14 @@ class Alerting:
         return Outbox(self.store, build_senders(config.receivers, env), self.clock,
                       max_delivery_age=config.alerting.max_delivery_age,
                       receiver_alert_after=config.alerting.receiver_alert_after,
-                      on_receiver_alert=self._receiver_alert)
+                      on_receiver_alert=self._receiver_alert,
+                      on_store_state=self._state_changed)
 
     # -- the flow ---------------------------------------------------------------------------
 
     async def on_result(self, result: Result) -> None:
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         await self.evidence.observe(result)
         events = self.pipeline.process(result, now)
         self.evidence.confirmed(events)
@@ -143,57 +170,128 @@ class Alerting:
         return config.interval
 
     async def commit(self, now: datetime) -> None:
-        """Write what the pipeline produced (state + outbox rows) in one transaction."""
+        """Write what the pipeline produced (state + outbox rows) in one transaction; when
+        that fails, keep the batch for the next commit and deliver from memory."""
         assert self.pipeline is not None
         async with self._lock:  # batches commit in the order they were taken
             batch = self.pipeline.take_batch(now)
-            if not batch:
-                return
             if batch.notifications:  # evidence, changes, what was checked
                 batch = replace(batch, notifications=await self.evidence.settle(
                     batch.notifications))
-            await self.store.transaction(lambda conn: _write(conn, batch))
-        self.commits += 1
-        if batch.notifications:
-            self.notifications += len(batch.notifications)
-            for n in batch.notifications:
+            if batch:
+                self._unsaved.append(batch)
+            if not self._unsaved:
+                return
+            batches = list(self._unsaved)
+            marks = self.outbox.finished_marks() if self.outbox is not None else {}
+            try:
+                await self.store.transaction(lambda conn: _write(conn, batches, marks))
+            except sqlite3.Error as exc:
+                if self.outbox is not None and batch.notifications:
+                    self.outbox.remember(batch.notifications)
+                if self._commit_error is None:
+                    log.error("state_not_writable", component="alerting", error=str(exc),
+                              detail="kept in memory, written when possible")
+                self._commit_error = str(exc)
+                self._state_changed()
+                return
+            self._unsaved.clear()
+            notes = [n for b in batches for n in b.notifications]
+            if self.outbox is not None:
+                self.outbox.saved(notes)
+                self.outbox.recorded(marks)
+                self.outbox.store_works()
+        self.commits += len(batches)
+        if self._commit_error is not None:
+            log.info("state_writable_again", component="alerting", batches=len(batches))
+            self._commit_error = None
+            self._state_changed()
+        if notes:
+            self.notifications += len(notes)
+            for n in notes:
                 log.info("notification_queued", id=n.id, receiver=n.receiver,
                          events=len(n.events), firing=n.firing)
             if self.outbox is not None:
-                self.outbox.wake({n.receiver for n in batch.notifications})
+                self.outbox.wake({n.receiver for n in notes})
+
+    def _state_problem(self) -> str | None:
+        outbox = self.outbox.store_error if self.outbox is not None else None
+        return self._commit_error or outbox
+
+    def _state_changed(self) -> None:
+        """Tell every receiver when the state stops or starts being writable (from memory:
+        the store is the thing that fails)."""
+        problem, now = self._state_problem(), self.clock.now()
+        if problem is not None and self._state_alert is None:
+            self._state_alert = now
+            self._tell_all(state_unwritable(problem, now, now))
+        elif problem is None and self._state_alert is not None:
+            self._tell_all(state_writable(self._state_alert, now))
+            self._state_alert = None
+        self._wake.set()
+
+    def _tell_all(self, event: AlertEvent) -> None:
+        log.warning("state_alert", kind=event.kind.value, summary=event.summary)
+        if self.outbox is not None:
+            self.outbox.remember(self._notes(event, [r.name for r in self.config.receivers],
+                                             "{state}", {}))
+
+    @staticmethod
+    def _notes(event: AlertEvent, receivers: Sequence[str], group_key: str,
+               group_labels: dict[str, str]) -> list[Notification]:
+        return [Notification(id=f"{event.incident_id}:{event.kind.value}:{name}",
+                             receiver=name, group_key=group_key, group_labels=group_labels,
+                             events=(event,), created_at=event.at)
+                for name in receivers]
 
     async def run(self, group: TaskGroup) -> None:
-        """Wake for deadlines and route changes until cancelled; owns the outbox task."""
+        """Wake for deadlines and route changes until cancelled; owns the outbox task and
+        the retention task (all supervised)."""
         self._group = group
         self.evidence.group = group
         self._start_outbox()
+        self._retention_task = group.create_task(
+            supervised("retention", self._retention, self.clock), name="retention")
         try:
-            await self._loop()
+            await supervised("alerting", self._loop, self.clock)
         finally:  # the outbox task lives in the daemon's group but ends with us
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
+            self._retention_task.cancel()
 
     async def _loop(self) -> None:
         assert self.pipeline is not None
         while True:
-            now = self.clock.now()
+            now = self._now()
             deadlines = [t for t in (self.pipeline.next_wakeup(now),
                                      self.router.next_change(now)) if t is not None]
-            delay = MAX_SLEEP
+            delay = STATE_RETRY if self._unsaved else MAX_SLEEP
             if deadlines:
-                delay = min(MAX_SLEEP, max(0.0, (min(deadlines) - now).total_seconds()))
+                delay = min(delay, max(0.0, (min(deadlines) - now).total_seconds()))
             self._wake.clear()
             await self.clock.wait_until(self.clock.monotonic() + delay, self._wake)
-            now = self.clock.now()
+            now = self._now()
             self.pipeline.tick(now)
             self.pipeline.hand_over(now)
-            try:
-                await self.commit(now)
-            except sqlite3.Error:
-                log.exception("alerting_commit_failed")
+            await self.commit(now)
             if self.outbox is not None and self.clock.monotonic() >= self._stats_due:
-                self._stats = await self.outbox.stats()
                 self._stats_due = self.clock.monotonic() + STATS_EVERY
+                with contextlib.suppress(sqlite3.Error):  # a read; the next one may work
+                    self._stats = await self.outbox.stats()
+
+    async def _retention(self) -> None:
+        """Forget closed incidents and logged notifications older than the retention, so
+        the database stays bounded (docs/alerting.md)."""
+        while True:
+            cut = self.clock.now() - timedelta(seconds=self.config.alerting.retention)
+            try:
+                gone = await self.store.transaction(partial(qualify_store.prune, before=cut))
+            except sqlite3.Error as exc:
+                log.error("retention_failed", error=str(exc))
+            else:
+                if gone:
+                    log.info("retention_pruned", rows=gone, before=cut.isoformat())
+            await self.clock.sleep(RETENTION_EVERY)
 
     def _start_outbox(self) -> None:
         if self._group is not None and self.outbox is not None:
@@ -202,7 +300,7 @@ class Alerting:
     async def reload(self, config: Config) -> None:
         """Swap in a new config: routes, checks, maintenance, settings; senders if changed."""
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         self.router = Router(config.routes, config.alerting)
         self.pipeline.qualifier.settings = qualify_settings(config)
         self.pipeline.update_checks(config.checks, now)
@@ -214,7 +312,9 @@ class Alerting:
                 self._outbox_task.cancel()
                 # Let the old workers end (a send cut short is re-sent: same idempotency key).
                 await asyncio.wait({self._outbox_task})
-            self.outbox = self._build_outbox(config)
+            old, self.outbox = self.outbox, self._build_outbox(config)
+            if old is not None:  # what it holds in memory only (a full disk) goes on
+                self.outbox.adopt(old)
             self._start_outbox()
         self.config = config
         self.pipeline.hand_over(now)
@@ -225,14 +325,7 @@ class Alerting:
         """A receiver keeps failing (or works again): tell every other receiver, at once."""
         failing = event.labels.get("receiver", "")
         others = [r.name for r in self.config.receivers if r.name != failing]
-        notes = [
-            Notification(
-                id=f"{event.incident_id}:{event.kind.value}:{name}", receiver=name,
-                group_key="{receiver_health}", group_labels={"receiver": failing},
-                events=(event,), created_at=event.at,
-            )
-            for name in others
-        ]
+        notes = self._notes(event, others, "{receiver_health}", {"receiver": failing})
         log.warning("receiver_alert", receiver=failing, kind=event.kind.value,
                     summary=event.summary, told=others)
         if notes and self.outbox is not None:
@@ -242,7 +335,7 @@ class Alerting:
 
     async def acknowledge(self, incident: str, by: str, comment: str) -> list[AlertEvent]:
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         events = self.pipeline.acknowledge(incident, by, comment, now)
         await self.commit(now)
         self._wake.set()
@@ -251,7 +344,7 @@ class Alerting:
     async def add_silence(self, matchers: Sequence[str], starts_at: datetime | None,
                           ends_at: datetime, by: str, comment: str) -> Any:
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         silence = self.pipeline.qualifier.add_silence(matchers, starts_at or now, ends_at, by,
                                                       comment, now, uuid.uuid4().hex)
         await self.commit(now)
@@ -260,7 +353,7 @@ class Alerting:
 
     async def expire_silence(self, silence_id: str) -> None:
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         self.pipeline.expire_silence(silence_id, now)
         await self.commit(now)
         self._wake.set()
@@ -268,6 +361,9 @@ class Alerting:
     # -- views -------------------------------------------------------------------------------
 
     def health_problem(self) -> str | None:
+        problem = self._state_problem()
+        if problem is not None:
+            return f"state not writable: {problem}"
         task = self._outbox_task
         if task is not None and task.done() and not task.cancelled():
             return "outbox: delivery workers stopped"
@@ -301,7 +397,13 @@ class Alerting:
         return dict(self.pipeline.qualifier.snapshot(self.clock.now()))
 
 
-def _write(conn: sqlite3.Connection, batch: Batch) -> None:
-    qualify_store.write(conn, batch)
-    if batch.notifications:
-        outbox_mod.enqueue(conn, batch.notifications)
+def _write(conn: sqlite3.Connection, batches: Sequence[Batch],
+           marks: Mapping[Key, Finished]) -> None:
+    """Batches in the order they were taken (upserts: the newest state wins), their outbox
+    rows, and the outcomes reached from memory while they could not be written."""
+    for batch in batches:
+        qualify_store.write(conn, batch)
+        if batch.notifications:
+            outbox_mod.enqueue(conn, batch.notifications)
+    if marks:
+        outbox_mod.mark_finished(conn, marks)

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,8 @@ from monitord.configfile import Config, load_config
 from monitord.heartbeat.api import heartbeat_routes
 from monitord.heartbeat.board import RESOURCE as HEARTBEATS
 from monitord.heartbeat.board import HeartbeatBoard
+from monitord.heartbeat.check import HeartbeatSpec
+from monitord.heartbeat.deadlines import drive_deadlines
 from monitord.heartbeat.self_ping import ping_forever
 from monitord.history.recorder import HistoryRecorder
 from monitord.history.timeline import IncidentJournal
@@ -45,6 +48,7 @@ from monitord.notify.outbox import ReceiverStats
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
+from monitord.supervise import supervised
 from monitord.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
@@ -112,6 +116,7 @@ class Daemon:
         self.result_listeners: list[Callable[[Result], Awaitable[None]]] = []
         self.store: Store | None = None
         self.traps: TrapReceiver | None = None
+        self.heartbeat_board: HeartbeatBoard | None = None
         self.alerting: Alerting | None = None
         self.history: HistoryRecorder | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
@@ -189,6 +194,12 @@ class Daemon:
                 ]
                 if self.history is not None:
                     tasks.append(group.create_task(self.history.run(), name="history"))
+                if self.heartbeat_board is not None:
+                    tasks.append(group.create_task(supervised(
+                        "heartbeat-deadlines", partial(
+                            drive_deadlines, self.heartbeat_board, self.clock,
+                            self._heartbeat_specs, self.scheduler.poke), self.clock),
+                        name="heartbeat-deadlines"))
                 if self.traps is not None:
                     tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
                 if self.config.monitord.self_heartbeat is not None:
@@ -245,6 +256,7 @@ class Daemon:
             return board
 
         await self.env.resource(HEARTBEATS, shared)
+        self.heartbeat_board = board
         self.api_routes.append(lambda app, gate: heartbeat_routes(
             app, board, lambda: {c.name: c for c in self.config.local_checks()},
             self.scheduler.poke))
@@ -255,6 +267,9 @@ class Daemon:
         self.history = await HistoryRecorder.open(store, self.clock, settings.history_raw,
                                                   settings.history_retention)
         self.result_listeners.append(self.history.record)
+    def _heartbeat_specs(self) -> dict[str, HeartbeatSpec]:
+        return {c.name: c.spec for c in self.config.local_checks()
+                if isinstance(c.spec, HeartbeatSpec)}
 
     def _wire_alerting(self, alerting: Alerting) -> None:
         self.result_listeners.append(alerting.on_result)

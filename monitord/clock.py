@@ -61,3 +61,25 @@ class SystemClock:
             async with timeout(delay):
                 await wake.wait()
         return wake.is_set()
+
+
+class StepWatch:
+    """Notices steps of the wall clock (an NTP correction, an operator's ``date -s``).
+
+    While both clocks tick, ``wall - monotonic`` stays put: a slew changes it by at most
+    0.5 ms a second, and it is followed read by read. A change of ``tolerance`` seconds or more
+    between two readings is a step; :meth:`step` returns its size (0.0 when there is none).
+    """
+
+    def __init__(self, clock: Clock, tolerance: float = 1.0) -> None:
+        self.clock = clock
+        self.tolerance = tolerance
+        self._offset = self._read()
+
+    def _read(self) -> float:
+        return self.clock.now().timestamp() - self.clock.monotonic()
+
+    def step(self) -> float:
+        offset = self._read()
+        delta, self._offset = offset - self._offset, offset
+        return delta if abs(delta) >= self.tolerance else 0.0

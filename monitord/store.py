@@ -68,10 +68,13 @@ class Store:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 result = fn(conn)
+                # COMMIT can fail too (a full disk): roll back then as well, or the connection
+                # stays inside the transaction and every later BEGIN fails.
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
             return result
 
         return await self.call(wrapped)

@@ -24,7 +24,7 @@ TIERS: tuple[frozenset[str], ...] = (
     frozenset({"monitord", "compat", "model", "logs", "systemd", "store", "config"}),
     frozenset({"clock", "eventcodec"}),
     # 2: features that stand on the ground floor alone
-    frozenset({"route", "checks"}),
+    frozenset({"route", "checks", "supervise"}),
     # 3: features that build on tier 2
     frozenset({"qualify", "notify", "snmp", "heartbeat"}),
     # 4: edges — whole-config assembly, running checks, the store edge of the core

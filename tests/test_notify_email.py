@@ -157,14 +157,16 @@ async def test_server_down_then_back_delivered_once(tmp_path: Path, ca: Authorit
     assert len(server.messages) == 1
 
 
-async def test_wrong_password_is_permanent(tmp_path: Path, smtpd: SmtpServer,
-                                           ca: Authority) -> None:
+async def test_wrong_password_is_retried(tmp_path: Path, smtpd: SmtpServer,
+                                         ca: Authority) -> None:
+    # A password rotated on one side only must not give every email up at once: the outbox
+    # keeps retrying within max_delivery_age and raises the receiver alert meanwhile.
     smtp = smtp_section(tmp_path, smtpd, ca)
     wrong = tmp_path / "wrong"
     wrong.write_text("nope")
     result = await mail_sender(smtp_section(
         tmp_path, smtpd, ca, password=SecretRef(file=str(wrong)))).send(notification("x"))
-    assert result.verdict is Verdict.PERMANENT
+    assert result.verdict is Verdict.RETRYABLE
     assert result.reason.startswith("SMTP 535")
     assert smtp.password is not None
     assert smtpd.messages == []

@@ -23,6 +23,7 @@ class AlertingConfig:
     max_delivery_age: float = 24 * 3600.0
     receiver_alert_after: float = 600.0
     evidence_timeout: float = 10.0  # how long a notification may wait for its evidence
+    retention: float = 90 * 86400.0  # closed incidents and the notification log
 
 
 def parse_alerting(table: Table | None) -> AlertingConfig:
@@ -46,6 +47,7 @@ def parse_alerting(table: Table | None) -> AlertingConfig:
         max_delivery_age=table.duration("max_delivery_age", base.max_delivery_age),
         receiver_alert_after=table.duration("receiver_alert_after", base.receiver_alert_after),
         evidence_timeout=table.duration("evidence_timeout", base.evidence_timeout),
+        retention=table.duration("retention", base.retention),
     )
     table.finish()
     return config

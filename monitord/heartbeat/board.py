@@ -15,15 +15,16 @@ last_fail, fail_body)``, times as ISO 8601 UTC.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
-from monitord.clock import Clock
+from monitord.clock import Clock, StepWatch
 from monitord.store import Migration, Store
 
 log = structlog.get_logger("monitord.heartbeat")
@@ -67,6 +68,14 @@ class Beat:
         if signal is Signal.START:
             return replace(self, last_start=at)
         return replace(self, last_fail=at, fail_body=body[:MAX_BODY])
+
+    def shifted(self, delta: timedelta) -> Beat:
+        """Every instant moved by a step of the wall clock: the ages stay what they were."""
+        def move(when: datetime | None) -> datetime | None:
+            return when + delta if when is not None else None
+
+        return replace(self, first_seen=self.first_seen + delta, last_ping=move(self.last_ping),
+                       last_start=move(self.last_start), last_fail=move(self.last_fail))
 
 
 # -- persistence: synchronous, so a caller may fold them into a larger transaction ---------
@@ -115,6 +124,20 @@ class HeartbeatBoard:
         self.clock = clock
         self.store = store
         self._beats: dict[str, Beat] = dict(beats or {})
+        self._steps = StepWatch(clock)
+        self.changed = asyncio.Event()  # set on every recorded signal (deadlines move)
+
+    async def absorb_step(self) -> None:
+        """A step of the wall clock moves every beat with it: a job that pinged a minute ago
+        is not five hours late because the clock jumped five hours forward."""
+        step = self._steps.step()
+        if not step:
+            return
+        delta = timedelta(seconds=step)
+        log.warning("clock_step", seconds=round(step, 3), component="heartbeat")
+        for check, beat in list(self._beats.items()):
+            self._beats[check] = beat.shifted(delta)
+            await self._persist(check, self._beats[check])
 
     @classmethod
     async def open(cls, store: Store, clock: Clock) -> HeartbeatBoard:
@@ -127,6 +150,7 @@ class HeartbeatBoard:
 
     async def watch(self, check: str) -> Beat:
         """The check's beat, starting its clock now if the board has never seen it."""
+        await self.absorb_step()
         beat = self._beats.get(check)
         if beat is None:
             beat = self._beats[check] = Beat(first_seen=self.clock.now())
@@ -136,11 +160,13 @@ class HeartbeatBoard:
     async def record(self, check: str, signal: Signal, body: str = "",
                      at: datetime | None = None) -> Beat:
         """Record what the job said at ``at`` (default: now); returns the new beat."""
+        await self.absorb_step()
         now = at or self.clock.now()
         current = self._beats.get(check) or Beat(first_seen=now)
         # Memory first, then the store: the store's single thread applies writes in order,
         # so two pings racing each other still leave the newest full row on disk.
         beat = self._beats[check] = current.with_signal(signal, now, body)
+        self.changed.set()
         await self._persist(check, beat)
         return beat
 

@@ -19,7 +19,7 @@ no board and the check is UNKNOWN.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from monitord.checks.base import CheckEnv
 from monitord.config.durations import format_duration
@@ -69,6 +69,18 @@ def excerpt(body: str, limit: int = EXCERPT) -> str:
 def _after(when: datetime | None, *others: datetime | None) -> bool:
     """``when`` is set and strictly newer than every other signal that is set."""
     return when is not None and all(o is None or when > o for o in others)
+
+
+def deadlines(spec: HeartbeatSpec, beat: Beat) -> list[datetime]:
+    """The instants at which :func:`evaluate` turns CRITICAL if no signal comes first (the
+    daemon runs the check right then, not at its next ``interval`` tick)."""
+    if beat.last_fail is not None and (beat.last_ping is None or beat.last_fail >= beat.last_ping):
+        return []  # already failing
+    due = [(beat.last_ping or beat.first_seen) + timedelta(seconds=spec.period + spec.grace)]
+    if spec.max_duration is not None and _after(beat.last_start, beat.last_ping, beat.last_fail):
+        assert beat.last_start is not None
+        due.append(beat.last_start + timedelta(seconds=spec.max_duration))
+    return due
 
 
 def evaluate(spec: HeartbeatSpec, beat: Beat, now: datetime) -> Outcome:

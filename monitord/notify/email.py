@@ -1,10 +1,11 @@
 """Email receivers: one message per notification, over SMTP (aiosmtplib).
 
 Error handling: every failure becomes a :class:`DeliveryResult`. Connection errors, timeouts,
-TLS failures and SMTP 4xx replies are retryable; SMTP 5xx replies (authentication refused,
-sender or message rejected) are permanent. When the server accepts some recipients and refuses
-others, the accepted ones have the message: a retry goes only to the recipients refused with a
-4xx reply, and those refused with a 5xx reply are reported and not retried.
+TLS failures, SMTP 4xx replies and a refused login (535: a password rotated on one side only)
+are retryable; other SMTP 5xx replies (sender or message rejected) are permanent. When the
+server accepts some recipients and refuses others, the accepted ones have the message: a
+retry goes only to the recipients refused with a 4xx reply, and those refused with a 5xx
+reply are reported and not retried.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ class EmailSender:
                              accepted=False)
         except aiosmtplib.SMTPResponseException as exc:
             reason = f"SMTP {exc.code} {exc.message}".strip()
-            if 400 <= exc.code < 500:
+            # A refused login is about the account, not the message: a password rotated on
+            # one side only is fixed within the hour, so keep the mail until max_delivery_age
+            # (the receiver alert tells the other receivers meanwhile).
+            if 400 <= exc.code < 500 or isinstance(exc, aiosmtplib.SMTPAuthenticationError):
                 return DeliveryResult.retry(reason)
             return DeliveryResult.give_up(reason)
         except (TimeoutError, asyncio.TimeoutError):  # distinct classes on Python 3.10

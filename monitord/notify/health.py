@@ -76,7 +76,8 @@ def undeliverable(receiver: str, health: ReceiverHealth, now: datetime,
     since = health.failing_since or now
     return _event(EventKind.PROBLEM, receiver, health, now,
                   summary=f"{receiver} undeliverable since {_stamp(since)}: {health.last_error}",
-                  diagnosis=f"{pending} notification(s) waiting for {receiver}; "
+                  diagnosis=f"{pending if pending >= 0 else 'some'} notification(s) waiting "
+                            f"for {receiver}; "
                             f"last error: {health.last_error}")
 
 
@@ -132,7 +133,10 @@ class ReceiverWatch:
         state = self.get(name)
         if not state.due(now, self.alert_after):
             return
-        pending = await self.store.call(lambda conn: _pending(conn, name))
+        try:
+            pending = await self.store.call(lambda conn: _pending(conn, name))
+        except sqlite3.Error:
+            pending = -1  # unknown; the alert matters more than the count
         if await self._emit(undeliverable(name, state, now, pending)):
             await self._set(name, ReceiverHealth(state.failing_since, True, state.last_error))
 
@@ -151,7 +155,10 @@ class ReceiverWatch:
 
     async def _set(self, name: str, state: ReceiverHealth) -> None:
         self._states[name] = state
-        await self.store.call(lambda conn: _save(conn, name, state))
+        try:
+            await self.store.call(lambda conn: _save(conn, name, state))
+        except sqlite3.Error as exc:  # memory stays right; a restart may alert once more
+            log.error("receiver_health_not_saved", receiver=name, error=str(exc))
 
 
 def _pending(conn: sqlite3.Connection, receiver: str) -> int:
@@ -178,3 +185,31 @@ def _save(conn: sqlite3.Connection, name: str, state: ReceiverHealth) -> None:
         "failing_since = excluded.failing_since, alerted = excluded.alerted, "
         "last_error = excluded.last_error",
         (name, state.failing_since.timestamp(), int(state.alerted), state.last_error))
+
+
+STATE_CHECK = "monitord:state"
+
+
+def _state_event(kind: EventKind, since: datetime, now: datetime, summary: str) -> AlertEvent:
+    recovered = kind is EventKind.RECOVERY
+    return AlertEvent(
+        kind=kind, incident_id=f"{STATE_CHECK}:{int(since.timestamp())}", check=STATE_CHECK,
+        status=Status.OK if recovered else Status.CRITICAL, phase=None, summary=summary,
+        labels={"check": STATE_CHECK, "type": "state", "severity": "critical"},
+        started_at=since, ended_at=now if recovered else None, at=now,
+        diagnosis=summary if recovered else (
+            f"{summary}; alerting goes on from memory (notifications are delivered, state "
+            "changes are written once the state directory takes writes again); a restart "
+            "now would forget them"),
+    )
+
+
+def state_unwritable(reason: str, since: datetime, now: datetime) -> AlertEvent:
+    """The daemon's state cannot be written (a full disk, a read-only file system)."""
+    return _state_event(EventKind.PROBLEM, since, now, f"state not writable: {reason}")
+
+
+def state_writable(since: datetime, now: datetime) -> AlertEvent:
+    return _state_event(EventKind.RECOVERY, since, now,
+                        f"state writable again (not writable from {_stamp(since)} "
+                        f"to {_stamp(now)})")

@@ -20,87 +20,38 @@ import json
 import random
 import sqlite3
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import partial
+from typing import TypeVar
 
 import structlog
 
-from monitord import eventcodec
 from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.model import Notification
 from monitord.notify.base import DeliveryResult, SendContext, Sender, Verdict
 from monitord.notify.health import ReceiverAlert, ReceiverWatch
+from monitord.notify.ledger import Finished, Key, Ledger, Plan
+from monitord.notify.outbox_sql import (
+    HOUSEKEEPING_INTERVAL,
+    Row,
+    enqueue,
+    head,
+    housekeep,
+    mark_finished,
+    migrate,
+    pending_counts,
+)
 from monitord.notify.retry import RetryPolicy
 from monitord.store import Store
+from monitord.supervise import supervised
 
 log = structlog.get_logger("monitord.notify.outbox")
+T = TypeVar("T")
 
-COMPONENT = "outbox"
-MIGRATIONS: list[str] = [
-    """
-    CREATE TABLE outbox (
-        seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        receiver TEXT NOT NULL,
-        id TEXT NOT NULL,
-        notification TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        state TEXT NOT NULL DEFAULT 'pending',
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at REAL NOT NULL DEFAULT 0,
-        parts TEXT,
-        last_error TEXT NOT NULL DEFAULT '',
-        finished_at REAL,
-        UNIQUE (receiver, id)
-    );
-    CREATE INDEX outbox_queue ON outbox (receiver, state, seq);
-    CREATE TABLE outbox_thread (
-        receiver TEXT NOT NULL,
-        incident_id TEXT NOT NULL,
-        notification_id TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        PRIMARY KEY (receiver, incident_id)
-    );
-    CREATE TABLE outbox_receiver (
-        receiver TEXT PRIMARY KEY,
-        failing_since REAL NOT NULL,
-        alerted INTEGER NOT NULL,
-        last_error TEXT NOT NULL
-    )
-    """,
-]
-HOUSEKEEPING_INTERVAL = 3600.0
-THREAD_RETENTION = 90 * 86400.0  # incidents rarely stay open this long; recoveries then unthread
-
-async def migrate(store: Store) -> None:
-    """Create or upgrade the outbox tables (call once at start, before any enqueue)."""
-    await store.migrate(COMPONENT, MIGRATIONS)
-
-
-def enqueue(conn: sqlite3.Connection, notifications: Iterable[Notification]) -> int:
-    """Queue ``notifications`` inside the caller's transaction; returns how many were new."""
-    added = 0
-    for notification in notifications:
-        created = notification.created_at.timestamp()
-        cursor = conn.execute(
-            "INSERT INTO outbox (receiver, id, notification, created_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (receiver, id) DO NOTHING",
-            (notification.receiver, notification.id, eventcodec.dumps(notification), created),
-        )
-        if cursor.rowcount == 0:
-            continue
-        added += 1
-        # The first message about an incident to a receiver is the one later ones thread under.
-        conn.executemany(
-            "INSERT OR IGNORE INTO outbox_thread (receiver, incident_id, notification_id, "
-            "created_at) VALUES (?, ?, ?, ?)",
-            [(notification.receiver, e.incident_id, notification.id, created)
-             for e in notification.events],
-        )
-    return added
-
+__all__ = ["Outbox", "ReceiverStats", "enqueue", "mark_finished", "migrate"]
 
 @dataclass(frozen=True, slots=True)
 class ReceiverStats:
@@ -112,20 +63,6 @@ class ReceiverStats:
     failed: int  # given up (permanent failure or too old)
     retried: int  # failed attempts that will be retried
     failing_since: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class _Row:
-    seq: int
-    id: str
-    created_at: float
-    attempts: int
-    next_attempt_at: float
-    parts: tuple[str, ...] | None
-    last_error: str
-    notification: Notification | None
-    problem: str  # why the row cannot be read, when notification is None
-    threads: Mapping[str, str]
 
 
 class Outbox:
@@ -145,6 +82,7 @@ class Outbox:
         max_delivery_age: float = 86400.0,
         receiver_alert_after: float = 600.0,
         on_receiver_alert: ReceiverAlert | None = None,
+        on_store_state: Callable[[], None] | None = None,
         retry: RetryPolicy | None = None,
         poll_interval: float = 5.0,
         retention: float = 7 * 86400.0,
@@ -163,18 +101,25 @@ class Outbox:
         self._sent: Counter[str] = Counter()
         self._failed: Counter[str] = Counter()
         self._retried: Counter[str] = Counter()
+        self.ledger = Ledger()
+        self.store_error: str | None = None  # the last write failure, until a write works
+        self._on_store_state = on_store_state
 
     # -- public ---------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Deliver until cancelled: one worker per receiver, plus housekeeping."""
+        """Deliver until cancelled: one worker per receiver, plus housekeeping; each is
+        supervised (a failure is logged and the worker restarts after a pause)."""
         await migrate(self.store)
         await self._watch.load()
         try:
             async with TaskGroup() as group:
-                group.create_task(self._housekeeping(), name="outbox:housekeeping")
+                group.create_task(supervised("outbox:housekeeping", self._housekeeping,
+                                             self.clock), name="outbox:housekeeping")
                 for name, sender in self.senders.items():
-                    group.create_task(self._worker(name, sender), name=f"outbox:{name}")
+                    group.create_task(
+                        supervised(f"outbox:{name}", partial(self._worker, name, sender),
+                                   self.clock), name=f"outbox:{name}")
         finally:
             for sender in self.senders.values():
                 await sender.close()
@@ -186,25 +131,109 @@ class Outbox:
                 self._wakeups[name].set()
 
     async def submit(self, notifications: Iterable[Notification]) -> int:
-        """Enqueue in a transaction of its own, then wake the workers."""
+        """Enqueue in a transaction of its own, then wake the workers; when the store cannot
+        be written the notifications are delivered from memory (returns 0 then)."""
         batch = list(notifications)
-        added = await self.store.transaction(lambda conn: enqueue(conn, batch))
+        try:
+            added = await self.store.transaction(lambda conn: enqueue(conn, batch))
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
+            self.remember(batch)
+            return 0
         self.wake({n.receiver for n in batch})
         return added
 
+    def remember(self, notifications: Iterable[Notification]) -> None:
+        """Deliver these from memory: their commit failed (see :mod:`.ledger`)."""
+        batch = list(notifications)
+        self.ledger.remember(batch)
+        self.wake({n.receiver for n in batch})
+
+    def saved(self, notifications: Iterable[Notification]) -> None:
+        """A commit holding these succeeded: the database has them now."""
+        self.ledger.saved(list(notifications))
+
+    def finished_marks(self) -> dict[Key, Finished]:
+        """Outcomes not yet recorded, to write with a commit (see :func:`mark_finished`)."""
+        return dict(self.ledger.finished)
+
+    def recorded(self, marks: Iterable[Key]) -> None:
+        """These outcomes were written: forget them."""
+        for key in marks:
+            self.ledger.finished.pop(key, None)
+
+    def store_works(self) -> None:
+        """A write elsewhere (a commit) succeeded: the store takes writes again."""
+        self._store_ok()
+
+    def adopt(self, other: Outbox) -> None:
+        """Take over the memory of the outbox this one replaces."""
+        self.ledger.adopt(other.ledger)
+
     async def stats(self) -> dict[str, ReceiverStats]:
-        rows = await self.store.call(_pending_counts)
+        rows = await self.store.call(pending_counts)
         now = self.clock.now().timestamp()
         result: dict[str, ReceiverStats] = {}
         for name in sorted(set(self.senders) | set(rows)):
             pending, oldest = rows.get(name, (0, None))
             result[name] = ReceiverStats(
-                pending=pending,
+                pending=pending + self.ledger.pending(name),
                 oldest_age=max(0.0, now - oldest) if oldest is not None else 0.0,
                 sent=self._sent[name], failed=self._failed[name], retried=self._retried[name],
                 failing_since=self._watch.get(name).failing_since,
             )
         return result
+
+    # -- the store, guarded ---------------------------------------------------------------
+
+    def _store_failed(self, exc: sqlite3.Error) -> None:
+        if self.store_error is None:
+            log.error("state_not_writable", component="outbox", error=str(exc))
+        self.store_error = str(exc)
+        if self._on_store_state is not None:
+            self._on_store_state()
+
+    def _store_ok(self) -> None:
+        if self.store_error is not None:
+            log.info("state_writable_again", component="outbox")
+            self.store_error = None
+            if self._on_store_state is not None:
+                self._on_store_state()
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T | None:
+        """Run a write; None (logged, remembered as a store problem) when it fails."""
+        try:
+            result = await self.store.call(fn)
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
+            return None
+        self._store_ok()
+        return result
+
+    async def _record_finished(self, name: str) -> None:
+        marks = {k: v for k, v in self.ledger.finished.items() if k[0] == name}
+        if marks:
+            self.recorded(await self._write(lambda conn: mark_finished(conn, marks)) or ())
+
+    async def _next(self, name: str) -> Row | None:
+        skip = self.ledger.skipped(name)
+        try:
+            row = await self.store.call(lambda conn: head(conn, name, skip))
+        except sqlite3.Error as exc:
+            log.error("outbox_store_failed", receiver=name, error=str(exc))
+            row = None
+        if row is None:
+            unsaved = self.ledger.head(name)
+            if unsaved is not None:
+                row = Row(-1, unsaved.id, unsaved.created_at.timestamp(), 0, 0.0, None, "",
+                           unsaved, "", {})
+        if row is None:
+            return None
+        plan = self.ledger.plans.get((name, row.id))
+        if plan is not None:
+            row = replace(row, attempts=plan.attempts, parts=plan.parts,
+                          last_error=plan.last_error, due=plan.due)
+        return row
 
     # -- workers --------------------------------------------------------------------------
 
@@ -212,27 +241,26 @@ class Outbox:
         wakeup = self._wakeups[name]
         while True:
             wakeup.clear()  # before reading, so a commit during the read is not missed
-            try:
-                row = await self.store.call(lambda conn: _head(conn, name))
-            except sqlite3.Error as exc:
-                log.error("outbox_store_failed", receiver=name, error=str(exc))
-                await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
-                continue
+            await self._record_finished(name)
+            row = await self._next(name)
             if row is None:
                 await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
                 continue
             await self._watch.check(name, self.clock.now())
             now, mono = self.clock.now(), self.clock.monotonic()
-            wait = row.next_attempt_at - now.timestamp()
+            # Retries planned by this process wait on the monotonic clock (a wall-clock
+            # step changes nothing); a row planned before a restart has its wall time only.
+            wait = (row.due - mono if row.due is not None
+                    else row.next_attempt_at - now.timestamp())
             if wait > 0:
                 # Wake up in time to raise the receiver alert while the row waits.
                 alert_in = self._watch.alert_in(name, now)
-                await self.clock.wait_until(mono + min(wait, alert_in), wakeup)
+                await self.clock.wait_until(mono + min(wait, alert_in, self.poll_interval * 12),
+                                            wakeup)
                 continue
             await self._deliver(name, sender, row, now)
 
-
-    async def _deliver(self, name: str, sender: Sender, row: _Row, now: datetime) -> None:
+    async def _deliver(self, name: str, sender: Sender, row: Row, now: datetime) -> None:
         bound = log.bind(receiver=name, notification=row.id)
         age = now.timestamp() - row.created_at
         if row.notification is None:
@@ -243,8 +271,9 @@ class Outbox:
                       + (f"; last error: {row.last_error}" if row.last_error else ""))
             await self._give_up(name, row, reason, now)
             return
-        await self.store.call(lambda conn: conn.execute(
-            "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (row.seq,)))
+        if row.seq >= 0:  # the attempt counter is for the record: a failure to write it
+            await self._write(lambda conn: conn.execute(  # does not hold the delivery up
+                "UPDATE outbox SET attempts = attempts + 1 WHERE seq = ?", (row.seq,)))
         context = SendContext(parts=row.parts, threads=row.threads, attempt=row.attempts + 1)
         try:
             result = await sender.send(row.notification, context)
@@ -253,8 +282,7 @@ class Outbox:
             result = DeliveryResult.retry(f"internal error: {type(exc).__name__}: {exc}")
         now = self.clock.now()
         if result.verdict is Verdict.OK:
-            await self.store.call(lambda conn: _finish(conn, row.seq, "delivered",
-                                                       result.reason, now))
+            await self._finish(name, row, "delivered", result.reason, now)
             self._sent[name] += 1
             if result.reason:
                 bound.warning("notification delivered partially", reason=result.reason,
@@ -267,26 +295,35 @@ class Outbox:
         else:
             await self._reschedule(name, row, result, now, context.attempt)
 
-    async def _reschedule(self, name: str, row: _Row, result: DeliveryResult, now: datetime,
+    async def _finish(self, name: str, row: Row, state: str, reason: str,
+                      now: datetime) -> None:
+        # Memory first: the row is never sent again, whether or not the record is written.
+        self.ledger.finish(name, row.id, Finished(state, reason, now.timestamp()))
+        await self._record_finished(name)
+
+    async def _reschedule(self, name: str, row: Row, result: DeliveryResult, now: datetime,
                           attempt: int) -> None:
         deadline = row.created_at + self.max_delivery_age
         delay = self.retry.delay(attempt, self._rng, result.retry_after)
         # The last attempt happens at the deadline rather than never.
-        next_at = min(now.timestamp() + delay, deadline)
+        delay = max(0.0, min(delay, deadline - now.timestamp()))
         parts = result.remaining or row.parts
-        await self.store.call(lambda conn: conn.execute(
-            "UPDATE outbox SET next_attempt_at = ?, parts = ?, last_error = ? WHERE seq = ?",
-            (next_at, json.dumps(list(parts)) if parts is not None else None, result.reason,
-             row.seq)))
+        self.ledger.plans[(name, row.id)] = Plan(attempt, self.clock.monotonic() + delay,
+                                                 parts, result.reason)
+        if row.seq >= 0:
+            await self._write(lambda conn: conn.execute(
+                "UPDATE outbox SET next_attempt_at = ?, parts = ?, last_error = ? "
+                "WHERE seq = ?", (now.timestamp() + delay,
+                                  json.dumps(list(parts)) if parts is not None else None,
+                                  result.reason, row.seq)))
         self._retried[name] += 1
         log.warning("delivery_retry_scheduled", receiver=name, notification=row.id,
-                    reason=result.reason, attempt=attempt,
-                    retry_in=round(next_at - now.timestamp(), 3))
+                    reason=result.reason, attempt=attempt, retry_in=round(delay, 3))
         await self._watch.failed(name, result.reason, now)
 
-    async def _give_up(self, name: str, row: _Row, reason: str, now: datetime,
+    async def _give_up(self, name: str, row: Row, reason: str, now: datetime,
                        attempt: int | None = None) -> None:
-        await self.store.call(lambda conn: _finish(conn, row.seq, "failed", reason, now))
+        await self._finish(name, row, "failed", reason, now)
         self._failed[name] += 1
         log.error("notification_given_up", receiver=name, notification=row.id, reason=reason,
                   attempt=attempt if attempt is not None else row.attempts)
@@ -299,7 +336,7 @@ class Outbox:
             now, deadline = self.clock.now(), self.clock.monotonic() + HOUSEKEEPING_INTERVAL
             try:
                 orphans = await self.store.transaction(
-                    partial(_housekeep, receivers=set(self.senders), now=now,
+                    partial(housekeep, receivers=set(self.senders), now=now,
                             retention=self.retention))
             except sqlite3.Error as exc:
                 log.error("outbox_store_failed", error=str(exc))
@@ -308,63 +345,3 @@ class Outbox:
                     log.error("notification_given_up", receiver=receiver,
                               notification=notification_id, reason="receiver not configured")
             await self.clock.sleep(deadline - self.clock.monotonic())
-
-
-# -- synchronous store functions (run on the store thread) --------------------------------
-
-
-def _head(conn: sqlite3.Connection, receiver: str) -> _Row | None:
-    found = conn.execute(
-        "SELECT seq, id, created_at, attempts, next_attempt_at, parts, last_error, "
-        "notification FROM outbox WHERE receiver = ? AND state = 'pending' "
-        "ORDER BY seq LIMIT 1", (receiver,)).fetchone()
-    if found is None:
-        return None
-    seq, nid, created_at, attempts, next_attempt_at, parts, last_error, text = found
-    notification: Notification | None = None
-    problem = ""
-    threads: dict[str, str] = {}
-    try:
-        notification = eventcodec.loads(text)
-    except (ValueError, KeyError, TypeError) as exc:
-        problem = f"{type(exc).__name__}: {exc}"
-    else:
-        incidents = sorted({e.incident_id for e in notification.events})
-        marks = ",".join("?" * len(incidents))
-        threads = dict(conn.execute(
-            f"SELECT incident_id, notification_id FROM outbox_thread "
-            f"WHERE receiver = ? AND incident_id IN ({marks})", (receiver, *incidents),
-        ).fetchall())
-    return _Row(seq, nid, created_at, attempts, next_attempt_at,
-                tuple(json.loads(parts)) if parts is not None else None, last_error,
-                notification, problem, threads)
-
-
-def _finish(conn: sqlite3.Connection, seq: int, state: str, reason: str, now: datetime) -> None:
-    conn.execute("UPDATE outbox SET state = ?, last_error = ?, finished_at = ? WHERE seq = ?",
-                 (state, reason, now.timestamp(), seq))
-
-
-def _pending_counts(conn: sqlite3.Connection) -> dict[str, tuple[int, float | None]]:
-    rows = conn.execute("SELECT receiver, COUNT(*), MIN(created_at) FROM outbox "
-                        "WHERE state = 'pending' GROUP BY receiver").fetchall()
-    return {receiver: (count, oldest) for receiver, count, oldest in rows}
-
-
-def _housekeep(conn: sqlite3.Connection, receivers: set[str], now: datetime,
-               retention: float) -> list[tuple[str, str]]:
-    """Forget old finished rows; give up rows of receivers no longer configured."""
-    stamp = now.timestamp()
-    orphans = [
-        (receiver, nid) for receiver, nid in conn.execute(
-            "SELECT receiver, id FROM outbox WHERE state = 'pending' ORDER BY seq")
-        if receiver not in receivers
-    ]
-    conn.executemany(
-        "UPDATE outbox SET state = 'failed', last_error = 'receiver not configured', "
-        "finished_at = ? WHERE receiver = ? AND id = ?",
-        [(stamp, receiver, nid) for receiver, nid in orphans])
-    conn.execute("DELETE FROM outbox WHERE state != 'pending' AND finished_at < ?",
-                 (stamp - retention,))
-    conn.execute("DELETE FROM outbox_thread WHERE created_at < ?", (stamp - THREAD_RETENTION,))
-    return orphans

@@ -16,7 +16,7 @@ class RetryPolicy:
     A ``Retry-After`` from the receiver is a floor.
     """
 
-    initial: float = 10.0
+    initial: float = 2.0  # a transient 503 is retried within a second or two
     maximum: float = 600.0
     multiplier: float = 2.0
 

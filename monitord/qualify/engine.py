@@ -14,13 +14,7 @@ from datetime import datetime, timedelta
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, EventKind, LocationState, Result, Status
-from monitord.qualify.codec import (
-    QualifyChanges,
-    check_row,
-    incident_row,
-    restore_check,
-    silence_row,
-)
+from monitord.qualify import codec as rows
 from monitord.qualify.dependencies import Dependencies
 from monitord.qualify.diagnosis import Facts, diagnose
 from monitord.qualify.incidents import Incident, Told, incident_id, next_event
@@ -29,6 +23,7 @@ from monitord.qualify.settings import QualifySettings
 from monitord.qualify.silences import MaintenanceWindow, Silence, Silences
 from monitord.qualify.snapshot import CheckView, IncidentView, check_view
 from monitord.qualify.state import CheckState
+from monitord.qualify.steps import shift_all
 from monitord.qualify.times import as_utc
 from monitord.route.matchers import Matcher
 
@@ -78,13 +73,13 @@ class Qualifier:
         conf = state.locations.get(result.location)
         if conf is None:
             return []
-        at = as_utc(result.at)
+        now = as_utc(now)
+        at = min(as_utc(result.at), now)  # stamped ahead of now (a clock stepped back): now
         if conf.at is not None and at <= conf.at:
             return []  # a duplicate (resent after a crash) or out of order
         if result.status is Status.OK and conf.quiet and state.steady:
             conf.observe(result, at, state.config.confirm)  # the common case: nothing changes
             return []
-        now = as_utc(now)
         settled = conf.observe(result, at, state.config.confirm)
         if state.since is None:
             state.since = at
@@ -407,7 +402,7 @@ class Qualifier:
             if state is None:
                 self._deleted_checks.add(name)
             else:
-                restore_check(state, text)
+                rows.restore_check(state, text)
         for inc in incidents:
             state = self._checks.get(inc.check)
             if state is None or state.incident is not None:
@@ -416,14 +411,20 @@ class Qualifier:
             state.incident = inc
             self._open[inc.id] = inc.check
 
-    def take_changes(self) -> QualifyChanges:
+    def shift(self, delta: timedelta) -> None:
+        """The wall clock stepped by ``delta``: move the stored instants with it (steps.py)."""
+        names, incidents = shift_all(self._checks.values(), self._orphans, delta)
+        self._dirty_checks.update(names)
+        self._dirty_incidents.update((i.id, i) for i in incidents)
+
+    def take_changes(self) -> rows.QualifyChanges:
         """What changed since the previous call, encoded; clears the record."""
-        changes = QualifyChanges(
-            checks=tuple(check_row(self._checks[n]) for n in sorted(self._dirty_checks)
+        changes = rows.QualifyChanges(
+            checks=tuple(rows.check_row(self._checks[n]) for n in sorted(self._dirty_checks)
                          if n in self._checks),
             deleted_checks=tuple(sorted(self._deleted_checks)),
-            incidents=tuple(incident_row(i) for i in self._dirty_incidents.values()),
-            silences=tuple(silence_row(self._silences.get(s))
+            incidents=tuple(rows.incident_row(i) for i in self._dirty_incidents.values()),
+            silences=tuple(rows.silence_row(self._silences.get(s))
                            for s in sorted(self._dirty_silences - self._deleted_silences)),
             deleted_silences=tuple(sorted(self._deleted_silences)),
         )

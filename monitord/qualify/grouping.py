@@ -218,6 +218,17 @@ class Grouper:
             self._deleted.add(gid)
         return note
 
+    def shift(self, delta: timedelta) -> None:
+        """The wall clock stepped by ``delta``: due times and the times repeats are paced
+        from move with it (``started_at`` seeds notification ids: it stays)."""
+        for group in self._groups.values():
+            group.due = group.due + delta if group.due is not None else None
+            group.last_flush = group.last_flush + delta if group.last_flush else None
+            group.firing = {i: t + delta if t else None for i, t in group.firing.items()}
+        self._heap = [(g.due, gid) for gid, g in self._groups.items() if g.due is not None]
+        heapq.heapify(self._heap)
+        self._dirty.update(self._groups)
+
     def pending(self) -> int:
         """How many events wait in groups (for metrics)."""
         return sum(len(g.pending) for g in self._groups.values())

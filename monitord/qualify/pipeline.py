@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from monitord.config.schema import CheckConfig
 from monitord.model import AlertEvent, Notification, Result
@@ -96,6 +96,11 @@ class Pipeline:
         times = [t for t in (self.qualifier.next_wakeup(now), self.grouper.next_due())
                  if t is not None]
         return min(times) if times else None
+
+    def shift(self, delta: timedelta) -> None:
+        """The wall clock stepped by ``delta`` (see :mod:`monitord.qualify.steps`)."""
+        self.qualifier.shift(delta)
+        self.grouper.shift(delta)
 
     def take_batch(self, now: datetime) -> Batch:
         notifications = tuple(self.grouper.flush_due(now))
