@@ -24,6 +24,10 @@ class ApiError(Exception):
     pass
 
 
+class ConfigUnusable(Exception):
+    """The config file that should name the API cannot be read (exit 2, naming the file)."""
+
+
 def api_settings(args: argparse.Namespace, config_path: Path) -> tuple[str, str | None]:
     """The API's base URL and token: flags and environment first, then the config file."""
     url = getattr(args, "api", None)
@@ -32,7 +36,10 @@ def api_settings(args: argparse.Namespace, config_path: Path) -> tuple[str, str 
         return url.rstrip("/"), token
     try:
         config = load_config(config_path)
-    except ConfigInvalid:
+    except ConfigInvalid as exc:
+        if not url:  # never ask whatever listens on a default port in its place
+            raise ConfigUnusable(str(exc.errors[0]) if exc.errors else str(config_path)
+                                 ) from None
         config = None
     if not url:
         listen = config.api.listen if config else None

@@ -1,9 +1,16 @@
-"""structlog set-up: JSON lines (for journald and log shippers) or a console renderer."""
+"""structlog set-up: JSON lines (for journald and log shippers) or a console renderer.
+
+Every line is one line: exceptions become a structured ``exception`` field in JSON, and the
+standard library's loggers (aiohttp's, asyncio's) are forwarded through the same renderer,
+so a library's traceback never spills over many lines. ``scrub`` runs on each rendered line
+(the daemon passes the URL password redaction), so no secret leaks through a log field.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import structlog
@@ -12,24 +19,49 @@ LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNI
           "error": logging.ERROR}
 
 
-def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | None = None) -> None:
+class _Forward(logging.Handler):
+    """Standard-library records (aiohttp, asyncio) as structlog lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            fields: dict[str, Any] = {"logger": record.name, "message": record.getMessage()}
+            if record.exc_info and record.exc_info[1] is not None:
+                error = record.exc_info[1]
+                fields["error"] = f"{type(error).__name__}: {error}"
+            structlog.get_logger(record.name).log(record.levelno, "library_log", **fields)
+        except Exception:  # a logging failure must never raise into the caller
+            self.handleError(record)
+
+
+def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | None = None,
+                      scrub: Callable[[str], str] | None = None) -> None:
     """Configure structlog once per process (and again on reload if the format changed)."""
     renderer: Any
     if fmt == "console":
         renderer = structlog.dev.ConsoleRenderer(colors=(stream or sys.stderr).isatty())
+        exceptions: Any = structlog.processors.format_exc_info
     else:
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
+        exceptions = structlog.processors.dict_tracebacks
+    final = renderer
+    if scrub is not None:
+        def final(logger: Any, name: str, event: Any) -> Any:
+            return scrub(renderer(logger, name, event))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
-            structlog.processors.format_exc_info,
+            exceptions,
             structlog.processors.UnicodeDecoder(),
-            renderer,
+            final,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(LEVELS.get(level, logging.INFO)),
         logger_factory=structlog.PrintLoggerFactory(stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h, _Forward)]
+    root.addHandler(_Forward())
+    root.setLevel(logging.WARNING)

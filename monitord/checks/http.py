@@ -22,8 +22,9 @@ from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
 from monitord.checks.base import CheckEnv, CheckKind, Kind
 from monitord.config.durations import format_duration
-from monitord.config.reader import Table, describe_value, to_duration, to_str
+from monitord.config.reader import SecretRef, Table, describe_value, to_duration, to_str
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import read_secret, redact_url
 from monitord.model import Outcome, Phase, Status
 
 StatusRanges = tuple[tuple[int, int], ...]
@@ -51,6 +52,9 @@ class HttpSpec:
     max_redirects: int = 5
     max_body: int = MAX_BODY
     tls: TlsOptions = DEFAULT_TLS
+    username: str | None = None
+    password: SecretRef | None = None  # with username: HTTP basic authentication
+    headers_file: SecretRef | None = None  # "Name: value" lines (e.g. Authorization)
 
     @property
     def target(self) -> str:
@@ -88,9 +92,10 @@ def _describe_ranges(ranges: StatusRanges) -> str:
 
 def parse(table: Table) -> HttpSpec:
     url = table.str("url")
-    parsed = URL(url) if url else None
-    if url and (parsed is None or parsed.scheme not in ("http", "https") or not parsed.host):
-        table.error("url", f'expected an http:// or https:// URL with a host, got "{url}"')
+    if url:
+        problem = url_problem(url)
+        if problem:
+            table.error("url", f'{problem}, got "{redact_url(url)}"')
     method = table.str("method", "GET")
     if not _METHOD.fullmatch(method):
         table.error("method", f'expected an HTTP method in capitals like "GET", got "{method}"')
@@ -100,6 +105,11 @@ def parse(table: Table) -> HttpSpec:
             table.error("headers", f'invalid header "{name}" (a token name and a value '
                                    f"on one line)")
     max_response_time = table.optional("max_response_time", _duration)
+    username = table.optional("username", to_str)
+    password = table.secret("password", required=username is not None)
+    if password is not None and username is None:
+        table.error("username", "required with password_file or password_env")
+    headers_file = table.file_path("headers_file")
     return HttpSpec(
         url=url,
         method=method,
@@ -114,7 +124,37 @@ def parse(table: Table) -> HttpSpec:
         max_redirects=table.int("max_redirects", 5, minimum=0, maximum=30),
         max_body=size(table, "max_body", MAX_BODY, minimum=1, maximum=64 * 1024 * 1024),
         tls=tls_options(table),
+        username=username,
+        password=password,
+        headers_file=SecretRef(file=headers_file) if headers_file else None,
     )
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """``Name: value`` lines (blank lines and ``#`` comments skipped) of a headers_file."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _HEADER_NAME.fullmatch(name.strip()):
+            raise ValueError(f"headers_file line {number}: expected \"Name: value\"")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested (malformed, a port out of range, not http(s))."""
+    try:
+        parsed = URL(url)
+        port = parsed.port  # yarl checks the port range lazily
+    except (ValueError, TypeError) as exc:
+        return f"malformed URL ({exc})"
+    if parsed.scheme not in ("http", "https") or not parsed.host:
+        return "expected an http:// or https:// URL with a host"
+    if port is not None and not 0 < port < 65536:
+        return "expected a port from 1 to 65535"
+    return None
 
 
 def _duration(value: object) -> float:
@@ -130,7 +170,12 @@ class HttpCheck:
         self.spec: HttpSpec = config.spec
         self.env = env
         self.timeout = config.timeout
-        self.url = URL(self.spec.url)  # parsed once: 5,000 checks run every few seconds
+        url = URL(self.spec.url)  # parsed once: 5,000 checks run every few seconds
+        # Credentials in the URL travel as an Authorization header, never in what is shown
+        # (summaries, redirect chains): the URL kept here has no userinfo.
+        self.url_auth = (aiohttp.BasicAuth(url.user, url.password or "")
+                         if url.user is not None else None)
+        self.url = url.with_user(None) if url.user is not None else url
         self.url_text = str(self.url)  # normalised, as redirect targets are
         self.headers = dict(self.spec.headers)
         self.body = self.spec.body.encode() if self.spec.body is not None else None
@@ -138,17 +183,34 @@ class HttpCheck:
     async def run(self) -> Outcome:
         return await run_probe(self.env.clock.monotonic, self.timeout, self._run)
 
+    async def _credentials(self) -> tuple[dict[str, str], aiohttp.BasicAuth | None]:
+        """The headers and basic auth of this run; secrets are read each run (rotation)."""
+        spec = self.spec
+        headers, auth = self.headers, self.url_auth
+        try:
+            if spec.headers_file is not None:
+                headers = {**headers, **parse_headers(await read_secret(spec.headers_file))}
+            if spec.password is not None and spec.username is not None:
+                auth = aiohttp.BasicAuth(spec.username, await read_secret(spec.password))
+        except (OSError, KeyError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ProbeFailure(Phase.AUTH, f"cannot read the credentials: {reason}",
+                               status=Status.UNKNOWN) from None
+        return headers, auth
+
     async def _run(self, probe: Probe) -> Outcome:
         spec = self.spec
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
+        headers, auth = await self._credentials()
         probe.begin()
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
         while True:
             try:
                 response = await session.request(
-                    method, url, headers=self.headers, data=body, allow_redirects=False,
+                    method, url, headers=headers, auth=auth if url.host == self.url.host else None,
+                    data=body, allow_redirects=False,
                     ssl=context, trace_request_ctx=probe,
                 )
             except (aiohttp.ClientError, OSError) as exc:

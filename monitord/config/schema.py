@@ -8,6 +8,7 @@ traps, …) are parsed by their own modules and attached to ``Config`` by
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -155,9 +156,13 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
     resolvers: list[HostPort] = []
     for text in table.str_list("resolvers"):
         try:
-            resolvers.append(parse_host_port(text, default_port=53))
+            resolver = parse_host_port(text, default_port=53)
+            ipaddress.ip_address(resolver.host)  # a name server is an address, not a name
         except ValueError as exc:
-            table.error("resolvers", str(exc))
+            table.error("resolvers", f"expected IP addresses like \"127.0.0.1\" or "
+                                     f"\"[::1]:5353\", got {text!r} ({exc})")
+            continue
+        resolvers.append(resolver)
     heartbeat = None
     sub = table.table("self_heartbeat")
     if sub is not None:
