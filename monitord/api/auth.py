@@ -21,6 +21,11 @@ class TokenGate:
         self._token = token
         self.anonymous_read = anonymous_read
 
+    def update(self, token: str | None, anonymous_read: bool) -> None:
+        """Swap in a reloaded token: the old one is refused from the next request on."""
+        self._token = token
+        self.anonymous_read = anonymous_read
+
     def allowed(self, request: web.Request, *, write: bool) -> bool:
         if not write and self.anonymous_read:
             return True

@@ -64,15 +64,17 @@ def build_app(views: Views, gate: TokenGate) -> web.Application:
     return app
 
 
-async def start(settings: ApiSection, views: Views) -> web.AppRunner | None:
-    """Bind and serve the API; raises OSError at once if the address cannot be bound."""
+async def start(settings: ApiSection, views: Views,
+                gate: TokenGate | None = None) -> web.AppRunner | None:
+    """Bind and serve the API; raises OSError at once if the address cannot be bound.
+    ``gate`` is kept by the caller to swap the token on reload."""
     listen = settings.listen
     if listen is None:
         return None
-    token = None
-    if settings.token is not None:
-        token = settings.token.read()
-    app = build_app(views, TokenGate(token, settings.anonymous_read))
+    if gate is None:
+        token = settings.token.read() if settings.token is not None else None
+        gate = TokenGate(token, settings.anonymous_read)
+    app = build_app(views, gate)
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:

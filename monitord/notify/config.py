@@ -6,6 +6,7 @@ them (the sender registry in :mod:`monitord.notify.registry` lists the matching 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -101,7 +102,7 @@ def parse_smtp(table: Table | None) -> SmtpSection | None:
         username=username,
         password=password,
         timeout=table.duration("timeout", 30.0),
-        ca_file=table.optional("ca_file", to_str),
+        ca_file=_ca_file(table),
         tls_verify=table.bool("tls_verify", True),
         helo=table.optional("helo", to_str),
     )
@@ -166,7 +167,7 @@ def parse_webhook(table: Table, name: str) -> WebhookReceiver:
         routing_key=routing_key,
         timeout=table.duration("timeout", 10.0),
         tls_verify=table.bool("tls_verify", True),
-        ca_file=table.optional("ca_file", to_str),
+        ca_file=_ca_file(table),
         max_body=table.int("max_body", 65536, minimum=1024, maximum=16 * 1024 * 1024),
     )
 
@@ -215,3 +216,12 @@ def _addresses(table: Table, key: str, *, required: bool) -> tuple[str, ...]:
         if "@" not in parseaddr(address)[1] or any(c in address for c in "\r\n,"):
             table.error(key, f'expected addresses like "ops@example.net", got "{address}"')
     return addresses
+
+
+def _ca_file(table: Table) -> str | None:
+    """``ca_file``, from the config file's directory when relative; it must be readable
+    (its content is checked when the sender is built: at start, or before a reload swaps)."""
+    path = table.file_path("ca_file")
+    if path is not None and not os.access(path, os.R_OK):
+        table.error("ca_file", f"cannot read {path}")
+    return path
