@@ -65,3 +65,31 @@ def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | N
     root.handlers = [h for h in root.handlers if not isinstance(h, _Forward)]
     root.addHandler(_Forward())
     root.setLevel(logging.WARNING)
+
+
+class Throttle:
+    """At most ``burst`` log lines per ``window`` seconds for one noisy event (refused
+    requests): a flood of bad requests cannot fill the disk through the log. The first line
+    after a quiet window says how many were left out."""
+
+    def __init__(self, burst: int = 10, window: float = 60.0,
+                 monotonic: Callable[[], float] | None = None) -> None:
+        import time
+
+        self.burst, self.window = burst, window
+        self._monotonic = monotonic or time.monotonic
+        self._window_start = -window
+        self._count = 0
+        self.suppressed = 0
+
+    def allow(self) -> int | None:
+        """None: leave this line out; else the number left out since the last line logged."""
+        now = self._monotonic()
+        if now - self._window_start >= self.window:
+            self._window_start, self._count = now, 0
+        self._count += 1
+        if self._count > self.burst:
+            self.suppressed += 1
+            return None
+        left_out, self.suppressed = self.suppressed, 0
+        return left_out

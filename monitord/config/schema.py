@@ -112,6 +112,8 @@ class ApiSection:
     token: SecretRef | None = None
     anonymous_read: bool = False
     external_url: str = ""
+    request_timeout: float = 10.0  # to receive a request's headers, and again its body
+    max_connections: int = 256  # open at once; more are closed at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,10 +202,27 @@ def parse_api(table: Table | None) -> ApiSection:
         listen=listen,
         token=table.secret("token", required=False),
         anonymous_read=table.bool("anonymous_read", False),
-        external_url=table.str("external_url", ""),
+        external_url=_external_url(table),
+        request_timeout=table.duration("request_timeout", 10.0),
+        max_connections=table.int("max_connections", 256, minimum=1, maximum=100_000),
     )
     table.finish()
     return section
+
+
+def _external_url(table: Table) -> str:
+    """Where people reach the API (links in notifications): an absolute http(s) URL."""
+    text = table.str("external_url", "")
+    if not text:
+        return ""
+    scheme, sep, rest = text.partition("://")
+    host = rest.split("/", 1)[0]
+    if (scheme not in ("http", "https") or not sep or not host or any(c.isspace() for c in text)
+            or "@" in host):
+        table.error("external_url", f'expected an http:// or https:// URL like '
+                                    f'"https://monitord.example.net", got "{text}"')
+        return ""
+    return text.rstrip("/")
 
 
 def parse_check(table: Table, location: str,
