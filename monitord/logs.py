@@ -42,7 +42,9 @@ def configure_logging(fmt: str = "json", level: str = "info", stream: TextIO | N
         exceptions: Any = structlog.processors.format_exc_info
     else:
         renderer = structlog.processors.JSONRenderer(sort_keys=False)
-        exceptions = structlog.processors.dict_tracebacks
+        # Structured and on one line; never the frames' locals (they may hold secrets).
+        exceptions = structlog.processors.ExceptionRenderer(
+            structlog.tracebacks.ExceptionDictTransformer(show_locals=False))
     final = renderer
     if scrub is not None:
         def final(logger: Any, name: str, event: Any) -> Any:

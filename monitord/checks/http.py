@@ -282,6 +282,8 @@ def _next_hop(url: URL, location: str | None, status: int, visited: list[str],
     if target.scheme not in ("http", "https") or not target.host:
         raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: redirect to {location!r} is not "
                                            f"an http(s) URL")
+    if target.user is not None:  # credentials in a Location are dropped: never sent on, never shown
+        target = target.with_user(None)
     if str(target) in visited:
         chain = " -> ".join([*visited[visited.index(str(target)):], str(target)])
         raise ProbeFailure(Phase.RESPONSE, f"redirect loop: {chain}")
