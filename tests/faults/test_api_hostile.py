@@ -5,6 +5,7 @@ heartbeat endpoint answers refusals at the same cost, and refusal logs are rate-
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import signal
 import statistics
@@ -217,8 +218,7 @@ async def test_heartbeat_refusals_do_identical_work(tmp_path: Path,
 
     calls: list[str] = []
     for owner, name in ((SecretRef, "read"), (heartbeat_api, "_digest"),
-                        (heartbeat_api.hmac, "compare_digest"), (heartbeat_api.asyncio,
-                                                                 "to_thread")):
+                        (hmac, "compare_digest"), (asyncio, "to_thread")):
         real = getattr(owner, name)
 
         def spy(*args: object, _real: object = real, _name: str = name, **kw: object) -> object:

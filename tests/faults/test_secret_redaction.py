@@ -89,13 +89,15 @@ async def test_planted_url_password_appears_nowhere(tmp_path: Path) -> None:
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
         json_out, json_err = await asyncio.wait_for(probe_json.communicate(), 60)
 
-    database = b"".join(p.read_bytes() for p in tmp_path.glob("monitord.db*"))
+    database = b"".join(await asyncio.to_thread(
+        lambda: [p.read_bytes() for p in sorted(tmp_path.glob("monitord.db*"))]))
     outputs = {
         "log": log, "api": "\n".join(answers), "database": database.decode("latin-1"),
         "probe": (probe_out + probe_err + json_out + json_err).decode(errors="replace"),
     }
     for where, text in outputs.items():
-        assert PLANTED not in text, (where, [l for l in text.splitlines() if PLANTED in l][:2])
+        leaks = [line for line in text.splitlines() if PLANTED in line]
+        assert not leaks, (where, leaks[:2])
     assert "user:***@[::1/" in log  # the invalid Location was shown, redacted
     assert "redirect loop" in outputs["probe"]
     assert seen_auth
