@@ -135,3 +135,17 @@ def test_status_with_a_missing_config_names_the_file(tmp_path: Path) -> None:
     outcome = monitord("status", "-c", str(tmp_path / "missing.toml"))
     _one_line(outcome, 2, "missing.toml")
     assert "cannot reach" not in outcome.stderr
+
+
+def test_receiver_ca_file_that_is_not_pem_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "ca.pem").write_text("not a certificate\n")
+    path = _setup(tmp_path, extra=f"""
+        [alerting]
+        default_receivers = ["hook"]
+        [[receiver]]
+        name = "hook"
+        type = "webhook"
+        url = "https://127.0.0.1:{free_port()}/hook"
+        ca_file = "ca.pem"
+    """)
+    _one_line(monitord("run", "-c", str(path)), 2, str(tmp_path / "ca.pem"), "ca_file")
