@@ -297,9 +297,19 @@ class Alerting:
         if self._group is not None and self.outbox is not None:
             self._outbox_task = self._group.create_task(self.outbox.run(), name="outbox")
 
-    async def reload(self, config: Config) -> None:
-        """Swap in a new config: routes, checks, maintenance, settings; senders if changed."""
+    def prepare(self, config: Config) -> Outbox | None:
+        """What a reload to ``config`` must build first (it may raise: a sender's TLS
+        context, …): the new outbox when delivery settings changed, else None."""
+        if _delivery(config) == _delivery(self.config):
+            return None
+        return self._build_outbox(config)
+
+    async def reload(self, config: Config, outbox: Outbox | None = None) -> None:
+        """Swap in a new config: routes, checks, maintenance, settings; senders if changed
+        (``outbox``, from :meth:`prepare`, so that nothing fails half-way)."""
         assert self.pipeline is not None
+        if outbox is None and _delivery(config) != _delivery(self.config):
+            outbox = self._build_outbox(config)
         now = self._now()
         self.router = Router(config.routes, config.alerting)
         self.pipeline.qualifier.settings = qualify_settings(config)
@@ -307,12 +317,12 @@ class Alerting:
         self.pipeline.set_maintenance(config.maintenance, now)
         self.evidence.update_checks(config.checks)
         self.evidence.timeout = config.alerting.evidence_timeout
-        if (config.receivers, config.smtp) != (self.config.receivers, self.config.smtp):
+        if outbox is not None:
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
                 # Let the old workers end (a send cut short is re-sent: same idempotency key).
                 await asyncio.wait({self._outbox_task})
-            old, self.outbox = self.outbox, self._build_outbox(config)
+            old, self.outbox = self.outbox, outbox
             if old is not None:  # what it holds in memory only (a full disk) goes on
                 self.outbox.adopt(old)
             self._start_outbox()
@@ -407,3 +417,9 @@ def _write(conn: sqlite3.Connection, batches: Sequence[Batch],
             outbox_mod.enqueue(conn, batch.notifications)
     if marks:
         outbox_mod.mark_finished(conn, marks)
+
+
+def _delivery(config: Config) -> tuple[object, ...]:
+    """The settings the senders are built from (external_url goes into every message)."""
+    return (config.receivers, config.smtp, config.api.external_url,
+            config.alerting.max_delivery_age, config.alerting.receiver_alert_after)

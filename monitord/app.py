@@ -1,8 +1,8 @@
 """The daemon: builds the world from a config, runs it in one TaskGroup, reloads by swapping.
 
 Signals only set events: SIGTERM/SIGINT ask for a stop, SIGHUP for a reload. A reload
-validates the new file first; if it is invalid, the old configuration keeps running and the
-errors are logged.
+builds everything fallible first (parse, validation, secrets, API token, checks and their TLS
+contexts, senders); any failure keeps the old world whole and is logged; only then the swap.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
 from monitord.compat import TaskGroup
 from monitord.config import summary
-from monitord.config.reader import ConfigInvalid
+from monitord.config.reader import ConfigError, ConfigInvalid
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import redact_url, unreadable_secrets
 from monitord.configfile import Config, load_config
 from monitord.heartbeat.api import heartbeat_routes
 from monitord.heartbeat.board import RESOURCE as HEARTBEATS
@@ -44,7 +45,7 @@ from monitord.history.recorder import HistoryRecorder
 from monitord.history.timeline import IncidentJournal
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
-from monitord.notify.outbox import ReceiverStats
+from monitord.notify.outbox import Outbox, ReceiverStats
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
@@ -55,6 +56,16 @@ if TYPE_CHECKING:
     from monitord.snmp.receiver import TrapReceiver
 
 log = structlog.get_logger("monitord")
+
+@dataclass(frozen=True)
+class NewWorld:
+    """What a reload builds before it swaps anything in."""
+
+    config: Config
+    checks: list[tuple[CheckConfig, Check]]
+    token: str | None
+    outbox: Outbox | None
+
 
 class StartupError(Exception):
     """The daemon cannot start (a port cannot be bound…); the message says why."""
@@ -122,6 +133,8 @@ class Daemon:
         # Extension points for the components wired around the core (alerting, delivery…).
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
+        self.gate = TokenGate(None, config.api.anonymous_read)  # the token is read by run()
+        self._self_heartbeat_changed = asyncio.Event()
 
     # -- results ----------------------------------------------------------------------
 
@@ -161,6 +174,9 @@ class Daemon:
     async def run(self) -> None:
         """Run until a stop is requested; returns once every task has ended."""
         loop = asyncio.get_running_loop()
+        token = self.config.api.token
+        self.gate = TokenGate(await asyncio.to_thread(token.read) if token else None,
+                              self.config.api.anonymous_read)
         self.store = await Store.open(self.config.monitord.state_dir / "monitord.db")
         self.alerting = Alerting(self.config, self.clock, self.store)
         api_runner = None
@@ -172,7 +188,7 @@ class Daemon:
             await self._open_history(self.store)
             try:
                 api_runner = await api_server.start(self.config.api,
-                                                    self._api_views(self.alerting))
+                                                    self._api_views(self.alerting), self.gate)
             except OSError as exc:
                 raise StartupError(f"cannot listen on [api] {self.config.api.listen}: "
                                    f"{exc.strerror or exc}") from exc
@@ -202,10 +218,8 @@ class Daemon:
                         name="heartbeat-deadlines"))
                 if self.traps is not None:
                     tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
-                if self.config.monitord.self_heartbeat is not None:
-                    tasks.append(group.create_task(ping_forever(
-                        self.config.monitord.self_heartbeat, self.clock, self.health_problems),
-                        name="self-heartbeat"))
+                tasks.append(group.create_task(self._self_heartbeat_loop(),
+                                               name="self-heartbeat"))
                 checks = len(self.config.local_checks())
                 log.info("started", location=self.config.monitord.location, checks=checks,
                          config=str(self.config_path))
@@ -311,38 +325,70 @@ class Daemon:
             await self.reload()
 
     async def reload(self) -> bool:
-        """Load the config file again and swap it in; False (old config kept) if invalid."""
+        """Build the new world from the file, then swap; False (the old world kept whole,
+        one ``reload_failed`` line saying why) if anything cannot be built."""
         self.notifier.reloading()
         try:
             try:
-                new = await asyncio.to_thread(load_config, self.config_path)
+                world = await self._build_world()
             except ConfigInvalid as exc:
-                self.reload_failures += 1
                 for error in exc.errors:
                     log.error("reload_rejected", error=str(error))
-                log.error("reload_failed", errors=len(exc.errors),
-                          detail="the previous configuration keeps running")
-                return False
-            self._warn_restart_only(new)
-            added, removed, changed = self.scheduler.update(build_checks(new, self.env))
+                return self._reload_failed(str(exc.errors[0]) if exc.errors else "invalid",
+                                           len(exc.errors))
+            except Exception as exc:  # anything: a TLS context, a secret, a bug
+                return self._reload_failed(f"{type(exc).__name__}: {exc}", 1)
+            self._swap(world)
             if self.alerting is not None:
-                await self.alerting.reload(new)
+                await self.alerting.reload(world.config, world.outbox)
             if self.traps is not None:
-                self.traps.set_checks(new.local_checks())
+                self.traps.set_checks(world.config.local_checks())
                 await self.traps.refresh()
-            for name in set(self.states) - {c.name for c in new.local_checks()}:
-                del self.states[name]
-            if self.history is not None:
-                self.history.configure(new.monitord.history_raw,
-                                       new.monitord.history_retention)
-            self.config = new
-            self.reloads += 1
-            configure_logging(new.monitord.log_format, self.log_level or new.monitord.log_level)
-            log.info("reloaded", added=added, removed=removed, changed=changed,
-                     checks=len(new.local_checks()))
             return True
         finally:
             self.notifier.ready(f"running {len(self.config.local_checks())} checks")
+
+    async def _build_world(self) -> NewWorld:
+        """Everything fallible of a reload, before anything is swapped; raises on any fault."""
+        new = await asyncio.to_thread(load_config, self.config_path)
+        problems = await asyncio.to_thread(unreadable_secrets, new)
+        if problems:
+            raise ConfigInvalid([ConfigError(str(new.file), "", p) for p in problems])
+        token = None
+        if new.api.token is not None:
+            token = await asyncio.to_thread(new.api.token.read)
+        checks = build_checks(new, self.env)
+        outbox = self.alerting.prepare(new) if self.alerting is not None else None
+        return NewWorld(new, checks, token, outbox)
+
+    def _reload_failed(self, reason: str, errors: int) -> bool:
+        self.reload_failures += 1
+        log.error("reload_failed", errors=errors, reason=reason,
+                  detail="the previous configuration keeps running")
+        return False
+
+    def _swap(self, world: NewWorld) -> None:
+        """The infallible part: hand the built parts to the running ones."""
+        new = world.config
+        self._warn_restart_only(new)
+        added, removed, changed = self.scheduler.update(world.checks)
+        if self.scheduler.set_limits(new.monitord.max_concurrent_checks,
+                                     new.monitord.max_checks_per_host):
+            log.info("limits_changed", max_concurrent_checks=new.monitord.max_concurrent_checks,
+                     max_checks_per_host=new.monitord.max_checks_per_host)
+        self.gate.update(world.token, new.api.anonymous_read)
+        if new.monitord.self_heartbeat != self.config.monitord.self_heartbeat:
+            self._self_heartbeat_changed.set()
+        for name in set(self.states) - {c.name for c in new.local_checks()}:
+            del self.states[name]
+        if self.history is not None:
+            self.history.configure(new.monitord.history_raw, new.monitord.history_retention)
+        self.config = new
+        self.reloads += 1
+        configure_logging(new.monitord.log_format, self.log_level or new.monitord.log_level,
+                          scrub=redact_url)
+        log.info("reloaded", added=added, removed=removed, changed=changed,
+                 checks=len(new.local_checks()))
 
     def _warn_restart_only(self, new: Config) -> None:
         old = self.config
@@ -356,6 +402,24 @@ class Daemon:
             if before != after:
                 log.warning("reload_needs_restart", setting=what,
                             detail="this setting takes effect at the next restart")
+
+    async def _self_heartbeat_loop(self) -> None:
+        """Ping with the current ``[monitord.self_heartbeat]``; a reload that changes it
+        restarts the pinger, one that removes it stops it."""
+        while True:
+            self._self_heartbeat_changed.clear()
+            settings = self.config.monitord.self_heartbeat
+            if settings is None:
+                await self._self_heartbeat_changed.wait()
+                continue
+            pinger = asyncio.create_task(ping_forever(settings, self.clock,
+                                                      self.health_problems))
+            try:
+                await self._self_heartbeat_changed.wait()
+            finally:
+                pinger.cancel()
+                with suppress(asyncio.CancelledError):
+                    await pinger
 
     async def _watchdog_loop(self) -> None:
         interval = self.notifier.watchdog_interval

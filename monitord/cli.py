@@ -67,11 +67,15 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    """Exit 2 for bad input (config, secrets, state database), 1 for the environment (a port
+    in use) or an unexpected error; each failure is one line on stderr, never a traceback."""
     import asyncio
 
     from monitord.app import Daemon, StartupError
-    from monitord.config.secrets import unreadable_secrets
+    from monitord.config.reader import ConfigInvalid
+    from monitord.config.secrets import redact_url, unreadable_secrets
     from monitord.logs import configure_logging
+    from monitord.store import StoreUnusable
 
     config = load_or_report(args)
     if config is None:
@@ -81,13 +85,28 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{config.file}: {problem}", file=sys.stderr)
     if problems:
         return EXIT_BAD_CONFIG
-    configure_logging(config.monitord.log_format, args.log_level or config.monitord.log_level)
+    configure_logging(config.monitord.log_format, args.log_level or config.monitord.log_level,
+                      scrub=redact_url)
     try:
         asyncio.run(Daemon(config, config_path=config_path(args), log_level=args.log_level).run())
+    except (StoreUnusable, ConfigInvalid) as exc:
+        print(f"monitord: cannot start: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     except StartupError as exc:  # e.g. the API or trap port cannot be bound
-        print(f"monitord: cannot start: {exc}", file=sys.stderr)
+        print(f"monitord: cannot start: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # a bug: still one line, the daemon's log has the details
+        print(f"monitord: stopped: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _one_line(error: BaseException) -> str:
+    from monitord.config.secrets import redact_url
+
+    while getattr(error, "exceptions", None):  # an exception group: its first member
+        error = error.exceptions[0]  # type: ignore[attr-defined]
+    return redact_url(" ".join(str(error).split()))
 
 
 def summary_lines(config: Config) -> list[str]:
@@ -286,7 +305,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _client(args: argparse.Namespace) -> int:
-    status: int = args.client(args, config_path(args))
+    from monitord.client import ConfigUnusable
+
+    try:
+        status: int = args.client(args, config_path(args))
+    except ConfigUnusable as exc:
+        print(f"monitord {args.command}: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     return status
 
 

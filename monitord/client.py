@@ -36,13 +36,19 @@ class ApiError(Exception):
     pass
 
 
+class ConfigUnusable(Exception):
+    """The config file that should name the API cannot be read (exit 2, naming the file)."""
+
+
 def api_settings(args: argparse.Namespace, config_path: Path) -> tuple[str, str | None]:
     """The API's base URL and token: flags and environment first, then the config file."""
     url = getattr(args, "api", None)
     token = os.environ.get("MONITORD_API_TOKEN")
     if url and token:
         return url.rstrip("/"), token
-    api = _api_section(config_path)
+    api, problem = _api_section(config_path)
+    if problem is not None and not url:  # never ask whatever listens on a default port
+        raise ConfigUnusable(problem)
     if not url:
         listen = api.listen if api else None
         url = f"http://{listen}" if listen else "http://127.0.0.1:9300"
@@ -54,8 +60,9 @@ def api_settings(args: argparse.Namespace, config_path: Path) -> tuple[str, str 
     return url.rstrip("/"), token
 
 
-def _api_section(config_path: Path) -> Any:
-    """The config's ``[api]`` table (or None if unreadable): nothing else is needed here."""
+def _api_section(config_path: Path) -> tuple[Any, str | None]:
+    """The config's ``[api]`` table, or None and why the file cannot give it: nothing else
+    of the file is needed here."""
     from monitord.config.reader import Problems, Table
     from monitord.config.schema import parse_api
 
@@ -65,11 +72,15 @@ def _api_section(config_path: Path) -> Any:
         import tomli as tomllib
     try:
         raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
+    except OSError as exc:
+        return None, f"{config_path}: cannot read the file: {exc.strerror or exc}"
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        return None, f"{config_path}: invalid TOML: {exc}"
     problems = Problems(str(config_path))
     api = parse_api(Table(problems, "", raw).table("api"))
-    return None if problems else api
+    if problems:
+        return None, str(problems.errors[0])
+    return api, None
 
 
 def call(method: str, url: str, token: str | None, body: Any = None) -> Any:

@@ -80,6 +80,13 @@ def load_config(path: str | Path) -> Config:
         raise ConfigInvalid(problems.errors) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigInvalid([_syntax_error(path, exc)]) from None
+    except RecursionError:  # tomllib recurses once per level of nesting
+        problems.add("", "invalid TOML: arrays or tables nested too deeply")
+        raise ConfigInvalid(problems.errors) from None
+    if not raw:
+        problems.add("", "the file is empty: it needs at least a [[check]] or a [monitord] "
+                         "section (see config.example.toml)")
+        raise ConfigInvalid(problems.errors)
     problems.lines = LineIndex(source)
     config = parse_config(raw, path, problems)
     if problems:

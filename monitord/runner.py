@@ -11,6 +11,7 @@ from monitord.clock import Clock
 from monitord.compat import timeout
 from monitord.config.durations import format_duration
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import redact_url
 from monitord.model import Outcome, Phase, Result, Status
 
 log = structlog.get_logger("monitord.runner")
@@ -47,7 +48,7 @@ class CheckRunner:
             location=self.location,
             status=outcome.status,
             phase=outcome.phase if outcome.status is not Status.OK else None,
-            summary=outcome.summary,
+            summary=redact_url(outcome.summary),  # a URL password never leaves the check
             metrics=outcome.metrics,
             started_at=started_at,
             duration=max(0.0, self.clock.monotonic() - start),

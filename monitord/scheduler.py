@@ -94,6 +94,7 @@ class Scheduler:
         self._on_result = on_result
         self.next_delay = next_delay
         self._global = asyncio.Semaphore(max_concurrent)
+        self._max_concurrent = max_concurrent
         self._max_per_host = max_per_host
         self._per_host: dict[str, asyncio.Semaphore] = {}
         self._entries: dict[str, _Entry] = {}
@@ -173,6 +174,16 @@ class Scheduler:
     def _stop(self, entry: _Entry) -> None:
         if entry.task is not None:
             entry.task.cancel()
+
+    def set_limits(self, max_concurrent: int, max_per_host: int) -> bool:
+        """New caps (a reload); True if they changed. Runs in flight finish under the old
+        semaphores, every later run waits on the new ones."""
+        if (max_concurrent, max_per_host) == (self._max_concurrent, self._max_per_host):
+            return False
+        self._max_concurrent, self._max_per_host = max_concurrent, max_per_host
+        self._global = asyncio.Semaphore(max_concurrent)
+        self._per_host = {}
+        return True
 
     def _host_cap(self, config: CheckConfig) -> asyncio.Semaphore:
         return self.host_cap(config.spec.target)

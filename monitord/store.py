@@ -21,6 +21,11 @@ T = TypeVar("T")
 Migration = Callable[[sqlite3.Connection], None] | str
 
 
+class StoreUnusable(RuntimeError):
+    """The database file cannot be used as it is (empty, damaged, foreign, read-only, newer);
+    it is never replaced: the message says what is wrong, the operator decides."""
+
+
 class Store:
     """One SQLite database file, used from asyncio.
 
@@ -35,14 +40,37 @@ class Store:
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
+        """Open (or create) the database; raises :class:`StoreUnusable` for a file that is
+        empty, damaged, not monitord's or not writable."""
         store = cls(path)
-        await store.call(lambda _conn: None)
+        try:
+            await store.call(lambda _conn: None)
+        except BaseException:
+            store._executor.shutdown(wait=False)
+            raise
         return store
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            try:
+                self._conn = self._connect()
+            except (OSError, sqlite3.Error) as exc:
+                reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+                raise StoreUnusable(f"{self.path}: cannot use the state database: {reason}"
+                                    ) from None
+        return self._conn
+
+    def _connect(self) -> sqlite3.Connection:
+        existed = self.path.exists()
+        if existed and self.path.stat().st_size == 0:
+            # Taking an empty file as new would page every still-failing check again under
+            # a new incident id: refuse, the operator restores a backup or moves it away.
+            raise StoreUnusable(f"{self.path}: the state database is empty (zero length); "
+                                f"restore it, or move it away to start with a new one")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        try:
+            self._check(conn, existed)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a process crash (kill -9) without losing a
             # committed transaction; only a power loss may drop the newest ones.
@@ -53,9 +81,28 @@ class Store:
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 " component TEXT PRIMARY KEY, version INTEGER NOT NULL)"
             )
-            self._conn = conn
-        return self._conn
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
+    def _check(self, conn: sqlite3.Connection, existed: bool) -> None:
+        """Refuse a file that is not an intact, writable monitord database."""
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        if existed and tables and "schema_version" not in tables:
+            raise StoreUnusable(f"{self.path}: not a monitord state database (it has tables "
+                                f"of another program); refusing to use or replace it")
+        damage = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+        if damage != ["ok"]:
+            raise StoreUnusable(f"{self.path}: the state database is damaged "
+                                f"({'; '.join(damage)[:300]}); restore it from a backup")
+        # A write, rolled back: fails at once on a read-only file, directory or mount.
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute(f"PRAGMA user_version = {version}")
+        finally:
+            conn.execute("ROLLBACK")
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the store thread."""
         loop = asyncio.get_running_loop()
@@ -96,7 +143,7 @@ class Store:
             ).fetchone()
             version = row[0] if row else 0
             if version > len(migrations):
-                raise RuntimeError(
+                raise StoreUnusable(
                     f"{self.path}: {component} schema version {version} is newer than this "
                     f"monitord knows ({len(migrations)}); refusing to run on it"
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -12,6 +13,7 @@ from aiohttp import web
 from monitord.api.auth import TokenGate
 from monitord.api.status import incident_json, silence_json
 from monitord.api.views import Views
+from monitord.compat import timeout
 from monitord.config.durations import parse_duration
 from monitord.qualify.engine import UnknownIncident
 
@@ -19,6 +21,8 @@ log = structlog.get_logger("monitord.api")
 
 MAX_COMMENT = 2000
 MAX_MATCHERS = 20
+MAX_SILENCE = timedelta(days=366)
+REQUEST_TIMEOUT: web.AppKey[float] = web.AppKey("request_timeout", float)
 
 
 def _bad(message: str) -> web.HTTPBadRequest:
@@ -27,9 +31,16 @@ def _bad(message: str) -> web.HTTPBadRequest:
 
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, read within the request timeout (a slow sender gets 408)."""
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
+        async with timeout(request.app[REQUEST_TIMEOUT]):
+            raw = await request.read()
+    except (TimeoutError, asyncio.TimeoutError):  # distinct classes on Python 3.10
+        raise web.HTTPRequestTimeout(text=json.dumps({"error": "the body came too slowly"}),
+                                     content_type="application/json") from None
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: deep nesting
         raise _bad("the body must be a JSON object") from None
     if not isinstance(body, dict):
         raise _bad("the body must be a JSON object")
@@ -56,19 +67,26 @@ def _time(value: Any, key: str) -> datetime:
 
 
 def _silence_times(body: dict[str, Any], now: datetime) -> tuple[datetime, datetime]:
-    """(starts_at, ends_at) of a new silence: starts now unless told; ends_at or a duration."""
+    """(starts_at, ends_at) of a new silence: starts now unless told; ends_at or a duration.
+    Both within MAX_SILENCE of now, so that no later date arithmetic can overflow."""
     starts = _time(body["starts_at"], "starts_at") if "starts_at" in body else now
     if "ends_at" in body:
         ends = _time(body["ends_at"], "ends_at")
     elif "duration" in body:
         try:
-            ends = starts + timedelta(seconds=parse_duration(str(body["duration"])))
-        except ValueError as exc:
+            seconds = parse_duration(str(body["duration"]))
+            if not 0 < seconds <= MAX_SILENCE.total_seconds():
+                raise ValueError(f"expected at most {MAX_SILENCE.days} days")
+            ends = starts + timedelta(seconds=seconds)
+        except (ValueError, OverflowError) as exc:
             raise _bad(f"duration: {exc}") from None
     else:
         raise _bad("give ends_at or duration")
     if ends <= starts:
         raise _bad("ends_at must be after starts_at")
+    for key, when in (("starts_at", starts), ("ends_at", ends)):
+        if abs(when - now) > MAX_SILENCE:
+            raise _bad(f"{key}: expected a time within {MAX_SILENCE.days} days of now")
     return starts, ends
 
 

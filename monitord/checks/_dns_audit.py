@@ -185,7 +185,7 @@ def serial_drift(by_server: Mapping[str, int], since: datetime | None, now: date
     detail += f" ({seen}, grace {format_duration(grace)})"
     if lasted > expire:
         status = Status.CRITICAL
-    elif lasted > grace:
+    elif lasted > grace or grace <= 0:  # a grace of 0s: a drift is a problem when first seen
         status = Status.WARNING
     else:
         status = Status.OK  # shown in the summary, not a problem yet

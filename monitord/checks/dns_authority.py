@@ -278,9 +278,10 @@ class AuthorityCheck:
             rrset = v.soa.rrset(self.zone, dns.rdatatype.SOA) if v.soa.authoritative else None
             if rrset is not None and int(rrset[0].serial) == newest:
                 soa = rrset[0]
-                grace = self.spec.serial_drift_grace or float(soa.refresh + soa.retry)
+                grace = (float(soa.refresh + soa.retry) if self.spec.serial_drift_grace is None
+                         else self.spec.serial_drift_grace)
                 return grace, max(grace, float(soa.expire))
-        grace = self.spec.serial_drift_grace or 3600.0
+        grace = 3600.0 if self.spec.serial_drift_grace is None else self.spec.serial_drift_grace
         return grace, max(grace, 7 * DAY)
 
     def _outcome(self, findings: list[Finding], views: list[ServerView], own_ns: frozenset[str],

@@ -26,10 +26,12 @@ from monitord.checks.http_spec import (
     HttpSpec,
     _describe_ranges,
     parse,
+    parse_headers,
     to_status_ranges,
 )
 from monitord.config.durations import format_duration, format_elapsed
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import read_secret
 from monitord.model import Outcome, Phase, Status
 
 
@@ -39,7 +41,12 @@ class HttpCheck:
         self.spec: HttpSpec = config.spec
         self.env = env
         self.timeout = config.timeout
-        self.url = URL(self.spec.url)  # parsed once: 5,000 checks run every few seconds
+        url = URL(self.spec.url)  # parsed once: 5,000 checks run every few seconds
+        # Credentials in the URL travel as an Authorization header, never in what is shown
+        # (summaries, redirect chains): the URL kept here has no userinfo.
+        self.url_auth = (_basic(url.user, url.password or "")
+                         if url.user is not None else None)
+        self.url = url.with_user(None) if url.user is not None else url
         self.url_text = str(self.url)  # normalised, as redirect targets are
         self.headers = dict(self.spec.headers)
         self.body = self.spec.body.encode() if self.spec.body is not None else None
@@ -47,10 +54,27 @@ class HttpCheck:
     async def run(self) -> Outcome:
         return await run_probe(self.env.clock.monotonic, self.timeout, self._run)
 
+    async def _credentials(self) -> tuple[dict[str, str], str | None]:
+        """The headers and the basic ``Authorization`` value of this run; secrets are read
+        each run (rotation)."""
+        spec = self.spec
+        headers, auth = self.headers, self.url_auth
+        try:
+            if spec.headers_file is not None:
+                headers = {**headers, **parse_headers(await read_secret(spec.headers_file))}
+            if spec.password is not None and spec.username is not None:
+                auth = _basic(spec.username, await read_secret(spec.password))
+        except (OSError, KeyError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise ProbeFailure(Phase.AUTH, f"cannot read the credentials: {reason}",
+                               status=Status.UNKNOWN) from None
+        return headers, auth
+
     async def _run(self, probe: Probe) -> Outcome:
         spec = self.spec
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
+        headers, auth = await self._credentials()
         probe.begin()
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
@@ -58,7 +82,10 @@ class HttpCheck:
         while True:
             try:
                 response = await session.request(
-                    method, url, headers=self.headers, data=body, allow_redirects=False,
+                    method, url,
+                    headers={**headers, "Authorization": auth}
+                    if auth is not None and url.host == self.url.host else headers,
+                    data=body, allow_redirects=False,
                     ssl=context, trace_request_ctx=probe,
                 )
             except (aiohttp.ClientError, OSError) as exc:
@@ -134,6 +161,8 @@ def _next_hop(url: URL, location: str | None, status: int, visited: list[str],
     if target.scheme not in ("http", "https") or not target.host:
         raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: redirect to {location!r} is not "
                                            f"an http(s) URL")
+    if target.user is not None:  # credentials in a Location are dropped: never sent on, never shown
+        target = target.with_user(None)
     if str(target) in visited:
         chain = " -> ".join([*visited[visited.index(str(target)):], str(target)])
         raise ProbeFailure(Phase.RESPONSE, f"redirect loop: {chain}")
@@ -159,3 +188,10 @@ def _size(count: int) -> str:
 
 
 __all__ = ["KIND", "MAX_BODY", "HttpCheck", "HttpSpec", "parse", "to_status_ranges"]
+
+
+def _basic(user: str, password: str) -> str:
+    """An HTTP basic ``Authorization`` value (RFC 7617, UTF-8)."""
+    import base64
+
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")

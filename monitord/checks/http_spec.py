@@ -8,12 +8,13 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import SplitResult, urlsplit
+from urllib.parse import urlsplit
 
 from monitord.checks import _expect_json as expect_json
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
 from monitord.checks.kind import CheckKind, Kind, deferred
-from monitord.config.reader import Table, describe_value, to_duration, to_str
+from monitord.config.reader import SecretRef, Table, describe_value, to_duration, to_str
+from monitord.config.secrets import redact_url
 
 StatusRanges = tuple[tuple[int, int], ...]
 DEFAULT_STATUS: StatusRanges = ((200, 399),)
@@ -40,6 +41,9 @@ class HttpSpec:
     max_redirects: int = 5
     max_body: int = MAX_BODY
     tls: TlsOptions = DEFAULT_TLS
+    username: str | None = None
+    password: SecretRef | None = None  # with username: HTTP basic authentication
+    headers_file: SecretRef | None = None  # "Name: value" lines (e.g. Authorization)
 
     @property
     def target(self) -> str:
@@ -77,9 +81,10 @@ def _describe_ranges(ranges: StatusRanges) -> str:
 
 def parse(table: Table) -> HttpSpec:
     url = table.str("url")
-    parsed = _split(url) if url else None
-    if url and (parsed is None or parsed.scheme not in ("http", "https") or not parsed.hostname):
-        table.error("url", f'expected an http:// or https:// URL with a host, got "{url}"')
+    if url:
+        problem = url_problem(url)
+        if problem:
+            table.error("url", f'{problem}, got "{redact_url(url)}"')
     method = table.str("method", "GET")
     if not _METHOD.fullmatch(method):
         table.error("method", f'expected an HTTP method in capitals like "GET", got "{method}"')
@@ -89,6 +94,11 @@ def parse(table: Table) -> HttpSpec:
             table.error("headers", f'invalid header "{name}" (a token name and a value '
                                    f"on one line)")
     max_response_time = table.optional("max_response_time", _duration)
+    username = table.optional("username", to_str)
+    password = table.secret("password", required=username is not None)
+    if password is not None and username is None:
+        table.error("username", "required with password_file or password_env")
+    headers_file = table.file_path("headers_file")
     return HttpSpec(
         url=url,
         method=method,
@@ -103,7 +113,37 @@ def parse(table: Table) -> HttpSpec:
         max_redirects=table.int("max_redirects", 5, minimum=0, maximum=30),
         max_body=size(table, "max_body", MAX_BODY, minimum=1, maximum=64 * 1024 * 1024),
         tls=tls_options(table),
+        username=username,
+        password=password,
+        headers_file=SecretRef(file=headers_file) if headers_file else None,
     )
+
+
+def parse_headers(text: str) -> dict[str, str]:
+    """``Name: value`` lines (blank lines and ``#`` comments skipped) of a headers_file."""
+    headers: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        name, sep, value = line.partition(":")
+        if not sep or not _HEADER_NAME.fullmatch(name.strip()):
+            raise ValueError(f"headers_file line {number}: expected \"Name: value\"")
+        headers[name.strip()] = value.strip()
+    return headers
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be requested (malformed, a port out of range, not http(s))."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port  # raises ValueError on a port out of range
+    except ValueError as exc:
+        return f"malformed URL ({exc})"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "expected an http:// or https:// URL with a host"
+    if port is not None and not 0 < port < 65536:
+        return "expected a port from 1 to 65535"
+    return None
 
 
 def _duration(value: object) -> float:
@@ -115,11 +155,3 @@ def _duration(value: object) -> float:
 
 KIND: CheckKind = Kind("http", parse, deferred("monitord.checks.http", "HttpCheck"))
 
-
-def _split(url: str) -> SplitResult | None:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a port out of range
-    except ValueError:
-        return None
-    return parts

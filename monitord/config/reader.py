@@ -344,7 +344,7 @@ class Table:
             self.error(name, f"secrets are never written in the config: use {name}_file "
                              f"(a path) or {name}_env (an environment variable)")
             return None
-        file = self.optional(f"{name}_file", to_str)
+        file = self.file_path(f"{name}_file")
         env = self.optional(f"{name}_env", to_str)
         credential = self.optional(f"{name}_credential", to_credential)
         if file and env:
@@ -359,6 +359,15 @@ class Table:
         if required and not self.has(f"{name}_credential"):  # an invalid one is reported
             self.error(f"{name}_file", f"required (or {name}_env)")
         return None
+
+    def file_path(self, key: _str) -> _str | None:
+        """A file path; a relative one is taken from the config file's directory (never
+        from the working directory, which differs between a shell and systemd)."""
+        text = self.optional(key, to_str)
+        if not text or os.path.isabs(text) or not self.problems.file:
+            return text
+        base = os.path.dirname(os.path.abspath(self.problems.file))
+        return os.path.join(base, text)
 
     # -- nesting ------------------------------------------------------------------------
 

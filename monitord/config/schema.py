@@ -8,6 +8,7 @@ traps, …) are parsed by their own modules and attached to ``Config`` by
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -15,11 +16,18 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from monitord.config.reader import SecretRef, Table, to_str
+from monitord.config.durations import format_duration
+from monitord.config.reader import SecretRef, Table, describe_value, to_str
 
 CHECK_NAME = re.compile(r"[a-z0-9._-]+")
 LOCATION_NAME = re.compile(r"[a-z0-9._-]+")
 LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label name syntax
+# Bounds of interval, retry_interval and timeout: below 100 ms a check is a load generator;
+# beyond 30 days (or 1 h for a timeout) the value is a typo, and a huge one overflows dates.
+SHORTEST = 0.1
+HOUR = 3600.0
+DAY_SECONDS = 86400.0
+MAX_INTERVAL = 30 * DAY_SECONDS
 COMMON_CHECK_KEYS = (
     "name", "type", "interval", "retry_interval", "timeout", "confirm", "labels", "depends_on",
     "locations", "quorum", "enabled", "description", "flap_low", "flap_high",
@@ -115,6 +123,8 @@ class ApiSection:
     anonymous_read: bool = False
     external_url: str = ""
     public_status: bool = False  # GET /public: services and availability, nothing else
+    request_timeout: float = 10.0  # to receive a request's headers, and again its body
+    max_connections: int = 256  # open at once; more are closed at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,9 +169,13 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
     resolvers: list[HostPort] = []
     for text in table.str_list("resolvers"):
         try:
-            resolvers.append(parse_host_port(text, default_port=53))
+            resolver = parse_host_port(text, default_port=53)
+            ipaddress.ip_address(resolver.host)  # a name server is an address, not a name
         except ValueError as exc:
-            table.error("resolvers", str(exc))
+            table.error("resolvers", f"expected IP addresses like \"127.0.0.1\" or "
+                                     f"\"[::1]:5353\", got {text!r} ({exc})")
+            continue
+        resolvers.append(resolver)
     heartbeat = None
     sub = table.table("self_heartbeat")
     if sub is not None:
@@ -204,11 +218,28 @@ def parse_api(table: Table | None) -> ApiSection:
         listen=listen,
         token=table.secret("token", required=False),
         anonymous_read=table.bool("anonymous_read", False),
-        external_url=table.str("external_url", ""),
+        external_url=_external_url(table),
+        request_timeout=table.duration("request_timeout", 10.0),
+        max_connections=table.int("max_connections", 256, minimum=1, maximum=100_000),
         public_status=table.bool("public_status", False),
     )
     table.finish()
     return section
+
+
+def _external_url(table: Table) -> str:
+    """Where people reach the API (links in notifications): an absolute http(s) URL."""
+    text = table.str("external_url", "")
+    if not text:
+        return ""
+    scheme, sep, rest = text.partition("://")
+    host = rest.split("/", 1)[0]
+    if (scheme not in ("http", "https") or not sep or not host or any(c.isspace() for c in text)
+            or "@" in host):
+        table.error("external_url", f'expected an http:// or https:// URL like '
+                                    f'"https://monitord.example.net", got "{text}"')
+        return ""
+    return text.rstrip("/")
 
 
 def parse_check(table: Table, location: str,
@@ -228,15 +259,19 @@ def parse_check(table: Table, location: str,
 def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None,
                 location: str) -> CheckConfig | None:
     """The common keys of any check, plus its kind's own (shared with [[domain]] expansion)."""
-    interval = table.duration("interval", 60.0)
+    interval = _bounded(table, "interval", 60.0)
     labels = table.str_map("labels")
+    for label in labels:
+        if not LABEL_NAME.fullmatch(label):
+            table.error("labels", f'label name "{label}": expected letters, digits and _ '
+                                  f"(not starting with a digit)")
     severity = labels.get("severity", "critical")
     if severity not in ("critical", "warning", "info"):
         table.error("labels", f'severity: expected critical, warning or info, got "{severity}"')
     common: dict[str, Any] = {
         "interval": interval,
-        "retry_interval": table.duration("retry_interval", min(15.0, interval)),
-        "timeout": table.duration("timeout", 10.0),
+        "retry_interval": _bounded(table, "retry_interval", min(15.0, interval)),
+        "timeout": _bounded(table, "timeout", 10.0, longest=HOUR),
         "confirm": table.int("confirm", 3, minimum=1, maximum=20),
         "labels": labels,
         "depends_on": table.str_list("depends_on"),
@@ -247,6 +282,9 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
         "flap_low": table.optional("flap_low", _percent),
         "flap_high": table.optional("flap_high", _percent),
     }
+    low, high = common["flap_low"], common["flap_high"]
+    if low is not None and high is not None and low > high:
+        table.error("flap_low", f"expected at most flap_high ({high:g}), got {low:g}")
     if common["quorum"] > len(common["locations"]):
         table.error("quorum", f"expected at most the number of locations "
                               f"({len(common['locations'])}), got {common['quorum']}")
@@ -256,6 +294,16 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
     spec = kind.parse(table)
     table.finish()
     return CheckConfig(name=name, type=type_name, spec=spec, **common)
+
+
+def _bounded(table: Table, key: str, default: float, *, longest: float = MAX_INTERVAL) -> float:
+    """A check's interval, retry_interval or timeout: from SHORTEST to ``longest``."""
+    value = table.duration(key, default)
+    if value < SHORTEST or value > longest:
+        table.error(key, f"expected a duration from {format_duration(SHORTEST)} to "
+                         f"{format_duration(longest)}, got {describe_value(table.raw(key))}")
+        return default
+    return value
 
 
 def _percent(value: object) -> float:

@@ -11,12 +11,27 @@ error (exit 2) instead of a failure at 3 a.m. when the first alert is sent.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from monitord.config.reader import SecretRef
+
+# scheme://user:password@ — the password is whatever runs up to the last "@" before the
+# host part ends ("/", "?", "#", blank or a quote); the user name is kept, it helps debugging.
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/?#@\s:\"']*):[^/?#\s\"']*@")
+
+
+def redact_url(text: str) -> str:
+    """``text`` with the password of every URL in it replaced: ``http://user:***@host/``.
+
+    Used on everything that may show a URL: check summaries (redirects, errors), the API,
+    the status page, ``probe`` output, the database and every log line.
+    """
+    if "@" not in text:
+        return text  # the common case, cheap
+    return _USERINFO.sub(r"\1:***@", text)
 
 
 async def read_secret(ref: SecretRef) -> str:
@@ -24,6 +39,8 @@ async def read_secret(ref: SecretRef) -> str:
     KeyError (the environment variable is not set), as :meth:`SecretRef.read` does."""
     if ref.file is None:
         return ref.read()  # the environment: no I/O, no thread
+    import asyncio  # here: reading a config (which redacts URLs) must not load asyncio
+
     return await asyncio.to_thread(ref.read)
 
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from monitord.checks.base import CheckEnv
 from monitord.config.schema import CheckConfig
+from monitord.config.secrets import redact_url
 from monitord.model import Evidence
 
 OK = "ok"
@@ -56,6 +57,8 @@ class EvidenceKind(Protocol):
 
 def found(probe: str, target: str, status: str, detail: str,
           facts: Mapping[str, str] | None = None) -> Found:
+    # A Location header or an error may quote a URL with its password: never shown.
+    detail, target = redact_url(detail), redact_url(target)
     if len(detail) > DETAIL_LIMIT:
         detail = detail[: DETAIL_LIMIT - 1] + "…"
     return Found(Evidence(probe, target, status, detail), facts or {})

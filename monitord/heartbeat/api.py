@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import os
 import secrets
 from collections.abc import Callable, Mapping
 
@@ -25,39 +26,52 @@ import structlog
 from aiohttp import web
 
 from monitord.compat import timeout
+from monitord.config.reader import SecretRef
 from monitord.config.schema import CheckConfig
 from monitord.heartbeat.board import MAX_BODY, HeartbeatBoard, Signal
-from monitord.heartbeat.check import HeartbeatSpec, read_token
+from monitord.heartbeat.check import HeartbeatSpec
+from monitord.logs import Throttle
 
 log = structlog.get_logger("monitord.api")
 
 BODY_TIMEOUT = 10.0
 PREFIX = "/api/v1/heartbeat/{check}"
-_DENIED = "401: a valid bearer token for this heartbeat check is required\n"
+_DENIED = '{"error": "a valid bearer token for this heartbeat check is required"}'
+_REFUSALS = Throttle()
 
 
 def _digest(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8", "surrogateescape")).digest()
 
 
-async def _expected_token(name: str, config: CheckConfig | None) -> str | None:
-    if config is None or not isinstance(config.spec, HeartbeatSpec):
-        return None
+# What an unknown check's token is "read" from and compared with: the same steps as for a
+# real check (a thread hop, a file opened and read, two digests, one comparison), so the
+# answer's timing does not tell whether the check exists.
+_NO_TOKEN_SOURCE = SecretRef(file=os.devnull)
+_NO_TOKEN = secrets.token_hex(32)
+
+
+def _read_token_sync(ref: SecretRef | None) -> str | None:
+    """The token of ``ref`` (None if unusable), or the fixed dummy for an unknown check."""
     try:
-        return await read_token(config.spec.token)
-    except (OSError, KeyError, ValueError, UnicodeDecodeError):
-        log.error("heartbeat_token_unreadable", check=name,
-                  source=config.spec.token.describe())
+        value = (ref or _NO_TOKEN_SOURCE).read()
+    except (OSError, KeyError, UnicodeDecodeError):
         return None
+    if ref is None:
+        return _NO_TOKEN
+    return value if value.strip() else None
 
 
 async def _authorized(request: web.Request, name: str, config: CheckConfig | None) -> bool:
     header = request.headers.get("Authorization", "")
     given = header[7:].strip() if header.startswith("Bearer ") else ""
-    expected = await _expected_token(name, config)
-    # Compare even when there is nothing to compare with, so every refusal costs the same.
-    same = hmac.compare_digest(_digest(given), _digest(expected or secrets.token_hex(32)))
-    return same and bool(given) and expected is not None
+    ref = config.spec.token if config is not None and isinstance(config.spec,
+                                                                 HeartbeatSpec) else None
+    expected = await asyncio.to_thread(_read_token_sync, ref)
+    if expected is None and ref is not None:
+        log.error("heartbeat_token_unreadable", check=name, source=ref.describe())
+    same = hmac.compare_digest(_digest(given), _digest(expected or _NO_TOKEN))
+    return same and bool(given) and expected is not None and ref is not None
 
 
 async def _read_body(request: web.Request) -> str:
@@ -87,9 +101,13 @@ def heartbeat_routes(app: web.Application, board: HeartbeatBoard,
         name = request.match_info["check"]
         signal = Signal(request.match_info.get("signal", Signal.PING.value))
         if not await _authorized(request, name, checks().get(name)):
-            log.warning("heartbeat_unauthorized", check=name[:100], signal=signal.value,
-                        remote=request.remote, token_given="Authorization" in request.headers)
-            raise web.HTTPUnauthorized(text=_DENIED, headers={"WWW-Authenticate": "Bearer"})
+            left_out = _REFUSALS.allow()
+            if left_out is not None:
+                log.warning("heartbeat_unauthorized", check=name[:100], signal=signal.value,
+                            remote=request.remote, left_out=left_out,
+                            token_given="Authorization" in request.headers)
+            raise web.HTTPUnauthorized(text=_DENIED, content_type="application/json",
+                                       headers={"WWW-Authenticate": "Bearer"})
         body = await _read_body(request) if signal is Signal.FAIL else ""
         at = board.clock.now()
         await board.record(name, signal, body, at=at)

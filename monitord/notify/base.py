@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Protocol
 
 from monitord.clock import Clock, SystemClock
+from monitord.config.reader import ConfigError, ConfigInvalid
 from monitord.model import Notification
 from monitord.notify.config import SmtpSection
 
@@ -97,7 +98,13 @@ class SenderEnv:
 
 def tls_context(ca_file: str | None, verify: bool) -> ssl.SSLContext:
     """Client TLS: the system's CAs (or ``ca_file``), hostname checked unless ``verify`` is off."""
-    context = ssl.create_default_context(cafile=ca_file)
+    try:
+        context = ssl.create_default_context(cafile=ca_file)
+    except OSError as exc:  # a missing file, or ssl.SSLError for one that is not PEM
+        reason = exc.strerror or str(exc)
+        # A config problem (exit 2 at start, the old world kept on reload), named as such.
+        raise ConfigInvalid([ConfigError(str(ca_file), "", f"ca_file: cannot use it as CA "
+                                                            f"certificates: {reason}")]) from None
     if not verify:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -100,7 +100,7 @@ def parse_smtp(table: Table | None) -> SmtpSection | None:
         username=username,
         password=password,
         timeout=table.duration("timeout", 30.0),
-        ca_file=table.optional("ca_file", to_str),
+        ca_file=_ca_file(table),
         tls_verify=table.bool("tls_verify", True),
         helo=table.optional("helo", to_str),
     )
@@ -165,7 +165,7 @@ def parse_webhook(table: Table, name: str) -> WebhookReceiver:
         routing_key=routing_key,
         timeout=table.duration("timeout", 10.0),
         tls_verify=table.bool("tls_verify", True),
-        ca_file=table.optional("ca_file", to_str),
+        ca_file=_ca_file(table),
         max_body=table.int("max_body", 65536, minimum=1024, maximum=16 * 1024 * 1024),
     )
 
@@ -222,3 +222,10 @@ def _parseaddr(text: str) -> tuple[str, str]:
     from email.utils import parseaddr
 
     return parseaddr(text)
+
+
+def _ca_file(table: Table) -> str | None:
+    """``ca_file``, from the config file's directory when relative. Like a secret, it is read
+    only where the daemon runs: when the sender is built (at start, or before a reload swaps
+    anything), so ``check-config`` works on any machine."""
+    return table.file_path("ca_file")

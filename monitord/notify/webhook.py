@@ -51,6 +51,9 @@ class WebhookSender:
         self.receiver = receiver
         self.env = env
         self._session: aiohttp.ClientSession | None = None
+        # Built now, not at the first send: a bad ca_file fails the start or the reload
+        # (which then keeps the old senders), never a 3 a.m. page.
+        self._ssl = tls_context(receiver.ca_file, receiver.tls_verify)
 
     async def send(self, notification: Notification,
                    context: SendContext = NO_CONTEXT) -> DeliveryResult:
@@ -143,9 +146,8 @@ class WebhookSender:
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
-            ssl = tls_context(self.receiver.ca_file, self.receiver.tls_verify)
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=ssl, limit=4),
+                connector=aiohttp.TCPConnector(ssl=self._ssl, limit=4),
                 trust_env=False,  # no proxy from the environment: the URL is what is reached
             )
         return self._session
