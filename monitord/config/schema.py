@@ -111,6 +111,8 @@ class ApiSection:
     token: SecretRef | None = None
     anonymous_read: bool = False
     external_url: str = ""
+    tls_cert_file: str | None = None  # both set: the API is served over HTTPS
+    tls_key_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +134,9 @@ class CheckConfig:
     description: str = ""
     flap_low: float | None = None
     flap_high: float | None = None
+    # The keys as written (defaults applied): what the central daemon ships to a probe agent,
+    # which parses them itself. Secrets in it are references (*_file, *_env), never values.
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def severity(self) -> str:
@@ -196,7 +201,11 @@ def parse_api(table: Table | None) -> ApiSection:
         token=table.secret("token", required=False),
         anonymous_read=table.bool("anonymous_read", False),
         external_url=table.str("external_url", ""),
+        tls_cert_file=table.optional("tls_cert_file", to_str),
+        tls_key_file=table.optional("tls_key_file", to_str),
     )
+    if (section.tls_cert_file is None) != (section.tls_key_file is None):
+        table.error("tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
     table.finish()
     return section
 
@@ -244,8 +253,10 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
         table.finish(extra_known=[k for k in table.data if k not in COMMON_CHECK_KEYS])
         return None
     spec = kind.parse(table)
+    source = table.values_read()
     table.finish()
-    return CheckConfig(name=name, type=type_name, spec=spec, **common)
+    return CheckConfig(name=name, type=type_name, spec=spec, **common,
+                       source={**source, "name": name, "type": type_name})
 
 
 def _percent(value: object) -> float:

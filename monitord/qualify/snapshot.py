@@ -48,7 +48,8 @@ class IncidentView:
 
 @dataclass(frozen=True, slots=True)
 class CheckView:
-    """One check: ``state`` is ``ok``, ``confirming``, ``problem`` or ``flapping``."""
+    """One check: ``state`` is ``ok``, ``confirming``, ``degraded``, ``problem`` or
+    ``flapping``."""
 
     check: str
     state: str
@@ -71,6 +72,8 @@ def check_view(state: CheckState, cutoff: datetime) -> CheckView:
         label = "flapping"
     elif state.status.is_problem:
         label = "problem"
+    elif state.incident is not None and state.incident.degraded:
+        label = "degraded"
     elif any(c.confirming for c in state.locations.values()):
         label = "confirming"
     else:
