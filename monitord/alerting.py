@@ -90,7 +90,7 @@ class Alerting:
         settings = qualify_settings(config)
 
         def resume(conn: sqlite3.Connection) -> Pipeline:
-            return qualify_store.load(conn, config.checks, self._targets, settings,
+            return qualify_store.load(conn, config.qualified_checks(), self._targets, settings,
                                       config.maintenance)
 
         self.pipeline = await self.store.call(resume)
@@ -120,6 +120,29 @@ class Alerting:
         await self.commit(now)
         if events:
             self._wake.set()  # a new group may be due sooner than the loop planned
+
+    async def on_results(self, results: Sequence[Result]) -> None:
+        """A batch from a probe agent: qualified together, committed in one transaction."""
+        assert self.pipeline is not None
+        now = self.clock.now()
+        events: list[AlertEvent] = []
+        for result in results:
+            events += self.pipeline.process(result, now)
+        for event in events:
+            log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
+                     check=event.check, status=event.status.name, summary=event.summary)
+        await self.commit(now)
+        if events:
+            self._wake.set()
+
+    async def set_silent(self, locations: frozenset[str]) -> None:
+        """Agents gone silent (or back): their locations' results stop (or start) counting."""
+        assert self.pipeline is not None
+        now = self.clock.now()
+        self.pipeline.qualifier.silent = locations
+        self.pipeline.tick(now)
+        await self.commit(now)
+        self._wake.set()
 
     def next_delay(self, config: CheckConfig, result: Result) -> float:
         """The scheduler's cadence: retry_interval while a problem is being confirmed."""
@@ -187,7 +210,7 @@ class Alerting:
         now = self.clock.now()
         self.router = Router(config.routes, config.alerting)
         self.pipeline.qualifier.settings = qualify_settings(config)
-        self.pipeline.update_checks(config.checks, now)
+        self.pipeline.update_checks(config.qualified_checks(), now)
         self.pipeline.set_maintenance(config.maintenance, now)
         if (config.receivers, config.smtp) != (self.config.receivers, self.config.smtp):
             if self._outbox_task is not None:

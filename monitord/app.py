@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import structlog
 from aiohttp import web
 
+from monitord.agent.intake import Intake
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.auth import TokenGate
@@ -107,6 +108,7 @@ class Daemon:
         self.store: Store | None = None
         self.traps: TrapReceiver | None = None
         self.alerting: Alerting | None = None
+        self.intake: Intake | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
@@ -132,6 +134,26 @@ class Daemon:
         for listener in self.result_listeners:
             await listener(result)
 
+    async def ingest_results(self, results: Sequence[Result]) -> None:
+        """A probe agent's batch: state changes logged (not every result), alerting fed the
+        whole batch at once (one transaction), other listeners one result at a time."""
+        for result in results:
+            state = self.states.setdefault(result.check, CheckState())
+            state.last[result.location] = result
+            if state.status is not result.status:
+                log.info("check_state_changed", check=result.check, location=result.location,
+                         previous=state.status.name if state.status is not None else None,
+                         status=result.status.name, summary=result.summary)
+                state.status, state.since = result.status, result.at
+        alerting = self.alerting
+        if alerting is not None:
+            await alerting.on_results(results)
+        for listener in self.result_listeners:
+            if alerting is not None and listener == alerting.on_result:
+                continue  # fed above, batch by batch
+            for result in results:
+                await listener(result)
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -143,6 +165,9 @@ class Daemon:
         try:
             await self.alerting.open()
             self._wire_alerting(self.alerting)
+            self.intake = Intake(self.config, self.clock, self.store, self.ingest_results,
+                                 self.alerting.set_silent)
+            await self.intake.open()
             await self._open_heartbeats(self.store)
             try:
                 api_runner = await api_server.start(self.config.api,
@@ -165,6 +190,7 @@ class Daemon:
                                       name="scheduler"),
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
+                    group.create_task(self.intake.watch_silence(), name="agent-silence"),
                 ]
                 if self.traps is not None:
                     tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
@@ -237,7 +263,7 @@ class Daemon:
         daemon = DaemonView(self, alerting)
         return Views(clock=self.clock, health=self, checks=daemon, states=alerting,
                      incidents=alerting, silences=alerting, samples=daemon,
-                     routes=tuple(self.api_routes))
+                     routes=tuple(self.api_routes), agents=self.intake)
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -278,6 +304,8 @@ class Daemon:
             added, removed, changed = self.scheduler.update(build_checks(new, self.env))
             if self.alerting is not None:
                 await self.alerting.reload(new)
+            if self.intake is not None:
+                await self.intake.reload(new)
             if self.traps is not None:
                 self.traps.set_checks(new.local_checks())
                 await self.traps.refresh()
@@ -349,7 +377,8 @@ class DaemonView:
         return self._daemon.config.monitord.location
 
     def checks(self) -> tuple[CheckConfig, ...]:
-        return self._daemon.config.local_checks()
+        """Every enabled check, wherever it runs (agents' results show here too)."""
+        return tuple(c for c in self._daemon.config.checks if c.enabled)
 
     def results(self) -> Mapping[str, CheckState]:
         return self._daemon.states

@@ -60,6 +60,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_agent(args: argparse.Namespace) -> int:
+    from monitord.agent.process import run_agent
+
+    return run_agent(config_path(args))
+
+
 def summary_lines(config: Config) -> list[str]:
     """One line per section, for ``check-config``."""
     by_type = Counter(c.type for c in config.checks)
@@ -174,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     command("run", "run the daemon in the foreground").set_defaults(func=cmd_run)
+    command("agent", "a probe agent: run the central daemon's checks for this location and "
+                     "post the results").set_defaults(func=cmd_agent)
     command("check-config", "validate the config and summarise it").set_defaults(
         func=cmd_check_config)
     probe = command("probe", "run checks once, now, and print each result (no alerting)")

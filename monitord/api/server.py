@@ -7,12 +7,14 @@ hostile client cannot make the daemon buffer megabytes.
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
 
 from monitord.api import metrics, page
+from monitord.api.agents import agent_routes
 from monitord.api.auth import TokenGate
 from monitord.api.operator import operator_routes
 from monitord.api.status import status_json
@@ -61,7 +63,19 @@ def build_app(views: Views, gate: TokenGate) -> web.Application:
     operator_routes(app, gate, views)
     for route in views.routes:
         route(app, gate)
+    if views.agents is not None:
+        agent_routes(app, views.agents)
     return app
+
+
+def _tls(settings: ApiSection) -> ssl.SSLContext | None:
+    """HTTPS when ``tls_cert_file`` and ``tls_key_file`` are set (TLS 1.2 at least)."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
 
 
 async def start(settings: ApiSection, views: Views) -> web.AppRunner | None:
@@ -76,10 +90,11 @@ async def start(settings: ApiSection, views: Views) -> web.AppRunner | None:
     runner = web.AppRunner(app, access_log=None, handle_signals=False)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True)
+        site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True,
+                           ssl_context=_tls(settings))
         await site.start()
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("api_listening", address=str(listen))
+    log.info("api_listening", address=str(listen), tls=settings.tls_cert_file is not None)
     return runner

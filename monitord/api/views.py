@@ -193,6 +193,22 @@ class MetricsSamples(Protocol):
         ...
 
 
+class AgentIntake(Protocol):
+    """The central daemon's side of probe agents (``monitord.agent.intake.Intake``)."""
+
+    def location_for(self, token: str) -> str | None:
+        """The agent location this bearer token belongs to (constant time), or None."""
+        ...
+
+    def assignment(self, location: str) -> tuple[str, bytes]:
+        """The ETag and JSON body of the location's assignment."""
+        ...
+
+    async def post_results(self, location: str, body: bytes) -> tuple[int, dict[str, object]]:
+        """Decode, validate and take a result batch: the HTTP status and the JSON answer."""
+        ...
+
+
 RouteInstaller = Callable[[web.Application, TokenGate], None]
 
 
@@ -209,3 +225,4 @@ class Views:
     samples: MetricsSamples
     # Endpoints of other features (e.g. heartbeat pings), installed after the API's own.
     routes: Sequence[RouteInstaller] = field(default_factory=tuple)
+    agents: AgentIntake | None = None  # the probe-agent endpoints (central daemon)
