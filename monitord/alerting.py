@@ -94,6 +94,8 @@ class Alerting:
                                       config.maintenance)
 
         self.pipeline = await self.store.call(resume)
+        # Until each agent posts again, its last known state holds (see qualify.quorum).
+        self.pipeline.qualifier.holding = frozenset(a.location for a in config.agents)
         self.outbox = self._build_outbox(config)
         # A restart may have crossed a route's opening time, or a silence's end.
         now = self.clock.now()
@@ -128,19 +130,19 @@ class Alerting:
         events: list[AlertEvent] = []
         for result in results:
             events += self.pipeline.process(result, now)
-        for event in events:
-            log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
-                     check=event.check, status=event.status.name, summary=event.summary)
+        _log_events(events)
         await self.commit(now)
         if events:
             self._wake.set()
 
-    async def set_silent(self, locations: frozenset[str]) -> None:
-        """Agents gone silent (or back): their locations' results stop (or start) counting."""
+    async def set_silent(self, locations: frozenset[str], holding: frozenset[str]) -> None:
+        """Agents gone silent (or back): their locations' results stop (or start) counting;
+        ``holding``: agents not heard from since the start."""
         assert self.pipeline is not None
         now = self.clock.now()
         self.pipeline.qualifier.silent = locations
-        self.pipeline.tick(now)
+        self.pipeline.qualifier.holding = holding
+        _log_events(self.pipeline.tick(now))
         await self.commit(now)
         self._wake.set()
 
@@ -190,7 +192,7 @@ class Alerting:
             self._wake.clear()
             await self.clock.wait_until(self.clock.monotonic() + delay, self._wake)
             now = self.clock.now()
-            self.pipeline.tick(now)
+            _log_events(self.pipeline.tick(now))
             self.pipeline.hand_over(now)
             try:
                 await self.commit(now)
@@ -298,6 +300,13 @@ class Alerting:
         if self.pipeline is None:
             return {}
         return dict(self.pipeline.qualifier.snapshot(self.clock.now()))
+
+
+def _log_events(events: Sequence[AlertEvent]) -> None:
+    for event in events:
+        log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
+                 check=event.check, status=event.status.name, summary=event.summary,
+                 degraded=event.labels.get("degraded") == "true")
 
 
 def _write(conn: sqlite3.Connection, batch: Batch) -> None:

@@ -139,8 +139,9 @@ class Daemon:
         whole batch at once (one transaction), other listeners one result at a time."""
         for result in results:
             state = self.states.setdefault(result.check, CheckState())
+            previous = state.last.get(result.location)
             state.last[result.location] = result
-            if state.status is not result.status:
+            if previous is None or previous.status is not result.status:
                 log.info("check_state_changed", check=result.check, location=result.location,
                          previous=state.status.name if state.status is not None else None,
                          status=result.status.name, summary=result.summary)

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("monitord.agents")
 
 Sink = Callable[[Sequence[Result]], Awaitable[None]]
-SilentFn = Callable[[frozenset[str]], Awaitable[None]]
+SilentFn = Callable[[frozenset[str], frozenset[str]], Awaitable[None]]
 
 MIGRATIONS = [
     "CREATE TABLE agent_batches (location TEXT PRIMARY KEY, batch INTEGER NOT NULL,"
@@ -67,6 +67,7 @@ class Intake:
         self._tokens: list[tuple[bytes, str]] = []
         self._assignments: dict[str, tuple[str, bytes, frozenset[str]]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
+        self._fresh: dict[str, float] = {}
         self._decode = asyncio.Semaphore(1)
         self._wake = asyncio.Event()
         self.counters: dict[str, AgentCounters] = {}
@@ -74,6 +75,10 @@ class Intake:
         self.watch = AgentWatch({}, clock.now())
         self._config = config
         self._posted: set[str] = set()  # agents that posted since this daemon started
+
+    def _holding(self) -> frozenset[str]:
+        return frozenset(a for a in self._agents if a not in self._posted
+                         and a not in self.watch.silent)
 
     async def open(self) -> None:
         await self._store.migrate("agents", MIGRATIONS)
@@ -98,6 +103,9 @@ class Intake:
         self._agents = {a.location: a for a in config.agents}
         self._tokens = tokens
         self._assignments = {a.location: _assignment(config, a.location) for a in config.agents}
+        # Results older than 3 x the shortest interval are stale (qualify.settings).
+        self._fresh = {a.location: 3 * min((c.interval for c in config.assignment(a.location)),
+                                           default=0.0) for a in config.agents}
         for location in self._agents:
             self.counters.setdefault(location, AgentCounters())
             self._locks.setdefault(location, asyncio.Lock())
@@ -137,13 +145,20 @@ class Intake:
 
     async def _take(self, location: str, decoded: Decoded) -> tuple[int, dict[str, object]]:
         counters = self.counters[location]
-        await self._seen(location)
         if decoded.batch <= counters.batch:
+            # Alive, but a replay says nothing of now: its last state keeps holding.
+            await self._seen(location, caught_up=False)
             counters.duplicates += 1
             log.info("agent_batch_replayed", location=location, batch=decoded.batch,
                      accepted_up_to=counters.batch)
             return 200, {"batch": decoded.batch, "duplicate": True}
         await self._sink(decoded.results)
+        # After its results (they decide, not their absence); the agent has caught up once
+        # its newest result is fresh: until then its last state holds (see qualify.quorum).
+        newest = max((r.at for r in decoded.results), default=None)
+        fresh = self._fresh.get(location, 0.0)
+        caught_up = newest is not None and (self._clock.now() - newest).total_seconds() < fresh
+        await self._seen(location, caught_up=caught_up or not fresh)
         refused = decoded.future + decoded.too_old
         counters.batch = decoded.batch
         counters.accepted += len(decoded.results)
@@ -159,15 +174,16 @@ class Intake:
 
     # -- silence -------------------------------------------------------------------------
 
-    async def _seen(self, location: str) -> None:
+    async def _seen(self, location: str, caught_up: bool) -> None:
         now = self._clock.now()
         was_silent = self.watch.seen(location, now)
-        first = location not in self._posted
-        self._posted.add(location)
+        first = caught_up and location not in self._posted
+        if caught_up:
+            self._posted.add(location)
         if was_silent:
             log.info("agent_back", location=location)
-            await self._on_silent(self.watch.silent)
-        if was_silent or first:  # first post since start: closes an incident left open
+        if was_silent or first:
+            await self._on_silent(self.watch.silent, self._holding())  # first post since start: closes an incident left open
             await self._sink([self._agent_result(location, Status.OK,
                                                  f"agent at {location} posts results", now)])
 
@@ -181,7 +197,7 @@ class Intake:
                            f"{duration_text(self.watch.silent_for(location, now))} "
                            f"(silent_after {duration_text(after)}); its results do not count")
                 log.warning("agent_silent", location=location, summary=summary)
-                await self._on_silent(self.watch.silent)
+                await self._on_silent(self.watch.silent, self._holding())
                 await self._sink([self._agent_result(location, Status.CRITICAL, summary, now)])
             due = self.watch.next_change(now)
             delay = 60.0 if due is None else min(60.0, (due - now).total_seconds() + 0.05)

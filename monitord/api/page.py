@@ -14,7 +14,7 @@ def render(snapshot: dict[str, Any]) -> str:
     order = {"CRITICAL": 0, "WARNING": 1, "UNKNOWN": 2, "PENDING": 3, "OK": 4}
     for check in sorted(snapshot["checks"], key=lambda c: (order.get(c["status"], 9), c["check"])):
         colour = COLOURS.get(check["status"], "#000")
-        results = "<br>".join(
+        results = escape(check.get("location_table") or "") or "<br>".join(
             f"{escape(r['location'])}: {escape(r['summary'])}" for r in check["results"]
         ) or "no result yet"
         rows.append(

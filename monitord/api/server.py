@@ -48,11 +48,12 @@ def build_app(views: Views, gate: TokenGate) -> web.Application:
 
     async def status(request: web.Request) -> web.Response:
         gate.require(request, write=False)
-        return web.json_response(status_json(views.checks, views.states, views.incidents))
+        return web.json_response(status_json(views.checks, views.states, views.incidents,
+                                             views.clock.now()))
 
     async def status_page(request: web.Request) -> web.Response:
         gate.require(request, write=False)
-        snapshot = status_json(views.checks, views.states, views.incidents)
+        snapshot = status_json(views.checks, views.states, views.incidents, views.clock.now())
         return web.Response(text=page.render(snapshot), content_type="text/html",
                             charset="utf-8")
 

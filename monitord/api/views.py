@@ -47,14 +47,37 @@ class CheckResults(Protocol):
     def last(self) -> Mapping[str, Result]: ...
 
 
+class LocationEntry(Protocol):
+    """How one location sees a check (the per-location table)."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def phase(self) -> Phase | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def at(self) -> datetime | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def stale(self) -> bool: ...
+
+
 class CheckQualification(Protocol):
-    """Where qualification stands for one check (``ok``, ``confirming``, ``problem``…)."""
+    """Where qualification stands for one check (``ok``, ``confirming``, ``degraded``,
+    ``problem``…), and how each location sees it."""
 
     @property
     def state(self) -> str: ...
 
     @property
     def flapping(self) -> bool: ...
+
+    @property
+    def locations(self) -> Sequence[LocationEntry]: ...
 
 
 class IncidentRecord(Protocol):

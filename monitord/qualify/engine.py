@@ -65,6 +65,7 @@ class Qualifier:
         self._deleted_checks: set[str] = set()
         self._deleted_silences: set[str] = set()
         self.silent: frozenset[str] = frozenset()  # agents' locations whose results don't count
+        self.holding: frozenset[str] = frozenset()  # agents not heard from since the start
 
     def _graph(self) -> Dependencies:
         return Dependencies({n: s.config.depends_on for n, s in self._checks.items()})
@@ -155,7 +156,7 @@ class Qualifier:
         cutoff = now - timedelta(seconds=self.settings.stale_factor * cfg.interval)
         was_problem = state.status.is_problem
         verdict = tally(state.locations, cfg.quorum, was_problem, state.status, cutoff,
-                        self.silent)
+                        self.silent, self.holding)
         state.status = verdict.status
         if verdict.problem != was_problem:
             state.since = now
@@ -432,7 +433,8 @@ class Qualifier:
         """Every check: state, since, last result per location, open incident."""
         now = as_utc(now)
         factor = self.settings.stale_factor
-        return {name: check_view(state, now - timedelta(seconds=factor * state.config.interval))
+        return {name: check_view(state, now - timedelta(seconds=factor * state.config.interval),
+                                 self.silent)
                 for name, state in self._checks.items()}
 
     def incidents(self) -> list[IncidentView]:

@@ -48,15 +48,18 @@ class Verdict:
 
 
 def tally(locations: Mapping[str, Confirmation], quorum: int, was_problem: bool,
-          previous: Status, cutoff: datetime, silent: Collection[str] = ()) -> Verdict:
+          previous: Status, cutoff: datetime, silent: Collection[str] = (),
+          holding: Collection[str] = ()) -> Verdict:
     """Decide the check-level state; ``cutoff``: results older than this are stale;
-    ``silent``: locations whose agent is silent (their results do not count)."""
+    ``silent``: locations whose agent is silent (their results do not count); ``holding``:
+    agents not heard from since this daemon started (their last state holds meanwhile, so
+    a restart of the central daemon does not close and reopen their problems)."""
     failing: list[str] = []
     healthy: list[str] = []
     stale: list[str] = []
     worst = Status.OK
     for name, conf in locations.items():
-        if conf.at is None or conf.at < cutoff or name in silent:
+        if conf.at is None or name in silent or (conf.at < cutoff and name not in holding):
             stale.append(name)
         elif conf.hard.is_problem:
             failing.append(name)

@@ -21,6 +21,7 @@ class LocationView:
     pending: int  # non-OK results of a confirmation in progress (0 = none)
     streak: int
     stale: bool
+    duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,11 +63,13 @@ class CheckView:
     incident: IncidentView | None
 
 
-def check_view(state: CheckState, cutoff: datetime) -> CheckView:
-    """The view of one check; results older than ``cutoff`` are stale."""
+def check_view(state: CheckState, cutoff: datetime,
+               silent: frozenset[str] = frozenset()) -> CheckView:
+    """The view of one check; results older than ``cutoff`` (or of a silent agent) are
+    stale."""
     locations = tuple(
         LocationView(n, c.status, c.hard, c.phase, c.summary, c.at, c.pending, c.streak,
-                     c.at is None or c.at < cutoff)
+                     c.at is None or c.at < cutoff or n in silent, c.duration)
         for n, c in state.locations.items())
     if state.flap.flapping:
         label = "flapping"
