@@ -7,6 +7,7 @@ tests and labs. The token is sent as ``Authorization: Bearer …`` and never log
 from __future__ import annotations
 
 import asyncio
+import io
 import ssl
 from dataclasses import dataclass
 
@@ -56,7 +57,8 @@ class Link:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            async with self._session.request(method, self.central.url + path, data=body,
+            data = io.BytesIO(body) if body is not None else None  # streamed, not copied
+            async with self._session.request(method, self.central.url + path, data=data,
                                              headers=headers) as response:
                 data = await response.content.read(MAX_RESPONSE)
                 answer = Answer(response.status, data, response.headers.get("ETag"))
