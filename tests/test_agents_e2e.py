@@ -205,7 +205,7 @@ async def test_degraded_quorum_restart_and_silent_agent(
     try:
         await central.wait_for("started")
         # london alone fails: degraded, routed to chat, nobody paged
-        data = await wait_status(port, lambda d: shop_state(d) == "degraded")
+        await wait_status(port, lambda d: shop_state(d) == "degraded")
         await s.wait_until(lambda: bool(incidents(s.chat, "problem", "shop")))
         [degraded] = incidents(s.chat, "problem", "shop")
         assert degraded["labels"]["degraded"] == "true"
@@ -222,7 +222,7 @@ async def test_degraded_quorum_restart_and_silent_agent(
         assert {loc["location"] for loc in page["locations"]} == {
             "paris", "london", "frankfurt", "amsterdam"}
         assert page["id"] == degraded["id"]  # the same incident, promoted
-        data = await wait_status(port, lambda d: shop_state(d) == "problem")
+        await wait_status(port, lambda d: shop_state(d) == "problem")
 
         # the central daemon restarts while the agents keep probing and buffering
         await stop(central)
@@ -246,7 +246,7 @@ async def test_degraded_quorum_restart_and_silent_agent(
                            within=60)
         assert [i["check"] for i in incidents(s.oncall, "problem")
                 if i["check"].startswith("agent:")] == ["agent:amsterdam"]
-        data = await wait_status(port, lambda d: any(
+        await wait_status(port, lambda d: any(
             loc["location"] == "amsterdam" and loc["stale"]
             for c in d["checks"] if c["check"] == "shop" for loc in c.get("locations", [])))
         assert len(incidents(s.oncall, "problem", "shop")) == 1

@@ -79,7 +79,7 @@ async def test_buffer_bounded_in_order_and_resends_the_same_batch(tmp_path: Path
         assert await buffer.add([f"r{i}" for i in range(150)]) == 50  # oldest dropped
         first = await buffer.take(30)
         assert first is not None
-        assert first.bodies[0] == "r50" and len(first.bodies) == 30 and first.dropped == 50
+        assert (first.bodies[0], len(first.bodies), first.dropped) == ("r50", 30, 50)
         again = await buffer.take(30)  # not acknowledged: the same batch, same number
         assert again == first
         await buffer.done(first.batch)

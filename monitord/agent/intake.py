@@ -182,8 +182,8 @@ class Intake:
             self._posted.add(location)
         if was_silent:
             log.info("agent_back", location=location)
-        if was_silent or first:
-            await self._on_silent(self.watch.silent, self._holding())  # first post since start: closes an incident left open
+        if was_silent or first:  # the first post since the start closes an incident left open
+            await self._on_silent(self.watch.silent, self._holding())
             await self._sink([self._agent_result(location, Status.OK,
                                                  f"agent at {location} posts results", now)])
 

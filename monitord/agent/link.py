@@ -57,8 +57,8 @@ class Link:
         if body is not None:
             headers["Content-Type"] = "application/json"
         try:
-            data = io.BytesIO(body) if body is not None else None  # streamed, not copied
-            async with self._session.request(method, self.central.url + path, data=data,
+            payload = io.BytesIO(body) if body is not None else None  # streamed, not copied
+            async with self._session.request(method, self.central.url + path, data=payload,
                                              headers=headers) as response:
                 data = await response.content.read(MAX_RESPONSE)
                 answer = Answer(response.status, data, response.headers.get("ETag"))

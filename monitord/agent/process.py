@@ -176,7 +176,8 @@ class AgentDaemon:
                                         self._poll_now)
 
     async def _poll_once(self) -> None:
-        assert self.link is not None and self.buffer is not None
+        assert self.link is not None
+        assert self.buffer is not None
         try:
             answer = await self.link.assignment(self._etag)
         except CentralUnreachable as exc:
@@ -225,7 +226,8 @@ class AgentDaemon:
 
     async def _send_all(self) -> bool:
         """Send buffered batches in order until none is left; False to retry later."""
-        assert self.buffer is not None and self.link is not None
+        assert self.buffer is not None
+        assert self.link is not None
         while True:
             out = await self.buffer.take(BATCH_MAX)
             if out is None:

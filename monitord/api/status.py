@@ -9,12 +9,12 @@ from typing import Any
 
 from monitord.api.views import (
     CheckDescription,
-    LocationEntry,
     CheckResults,
     Checks,
     CheckStates,
     IncidentRecord,
     Incidents,
+    LocationEntry,
     SilenceRecord,
 )
 from monitord.model import LocationState
