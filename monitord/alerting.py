@@ -123,10 +123,12 @@ class Alerting:
         settings = qualify_settings(config)
 
         def resume(conn: sqlite3.Connection) -> Pipeline:
-            return qualify_store.load(conn, config.checks, self._targets, settings,
+            return qualify_store.load(conn, config.qualified_checks(), self._targets, settings,
                                       config.maintenance)
 
         self.pipeline = await self.store.call(resume)
+        # Until each agent posts again, its last known state holds (see qualify.quorum).
+        self.pipeline.qualifier.holding = frozenset(a.location for a in config.agents)
         self.outbox = self._build_outbox(config)
         self._steps = StepWatch(self.clock)
         # A restart may have crossed a route's opening time, or a silence's end.
@@ -161,6 +163,29 @@ class Alerting:
         await self.commit(now)
         if events:
             self._wake.set()  # a new group may be due sooner than the loop planned
+
+    async def on_results(self, results: Sequence[Result]) -> None:
+        """A batch from a probe agent: qualified together, committed in one transaction."""
+        assert self.pipeline is not None
+        now = self.clock.now()
+        events: list[AlertEvent] = []
+        for result in results:
+            events += self.pipeline.process(result, now)
+        _log_events(events)
+        await self.commit(now)
+        if events:
+            self._wake.set()
+
+    async def set_silent(self, locations: frozenset[str], holding: frozenset[str]) -> None:
+        """Agents gone silent (or back): their locations' results stop (or start) counting;
+        ``holding``: agents not heard from since the start."""
+        assert self.pipeline is not None
+        now = self.clock.now()
+        self.pipeline.qualifier.silent = locations
+        self.pipeline.qualifier.holding = holding
+        _log_events(self.pipeline.tick(now))
+        await self.commit(now)
+        self._wake.set()
 
     def next_delay(self, config: CheckConfig, result: Result) -> float:
         """The scheduler's cadence: retry_interval while a problem is being confirmed."""
@@ -271,7 +296,7 @@ class Alerting:
             self._wake.clear()
             await self.clock.wait_until(self.clock.monotonic() + delay, self._wake)
             now = self._now()
-            self.pipeline.tick(now)
+            _log_events(self.pipeline.tick(now))
             self.pipeline.hand_over(now)
             await self.commit(now)
             if self.outbox is not None and self.clock.monotonic() >= self._stats_due:
@@ -313,7 +338,7 @@ class Alerting:
         now = self._now()
         self.router = Router(config.routes, config.alerting)
         self.pipeline.qualifier.settings = qualify_settings(config)
-        self.pipeline.update_checks(config.checks, now)
+        self.pipeline.update_checks(config.qualified_checks(), now)
         self.pipeline.set_maintenance(config.maintenance, now)
         self.evidence.update_checks(config.checks)
         self.evidence.timeout = config.alerting.evidence_timeout
@@ -405,6 +430,13 @@ class Alerting:
         if self.pipeline is None:
             return {}
         return dict(self.pipeline.qualifier.snapshot(self.clock.now()))
+
+
+def _log_events(events: Sequence[AlertEvent]) -> None:
+    for event in events:
+        log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
+                 check=event.check, status=event.status.name, summary=event.summary,
+                 degraded=event.labels.get("degraded") == "true")
 
 
 def _write(conn: sqlite3.Connection, batches: Sequence[Batch],

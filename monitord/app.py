@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import structlog
 from aiohttp import web
 
+from monitord.agent.intake import Intake
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.auth import TokenGate
@@ -130,6 +131,7 @@ class Daemon:
         self.heartbeat_board: HeartbeatBoard | None = None
         self.alerting: Alerting | None = None
         self.history: HistoryRecorder | None = None
+        self.intake: Intake | None = None
         # Extension points for the components wired around the core (alerting, delivery…).
         self.api_routes: list[Callable[[web.Application, TokenGate], None]] = []
         self.health_checks: list[Callable[[], str | None]] = []
@@ -169,6 +171,27 @@ class Daemon:
             if any(loc.at is not None for loc in view.locations):
                 self.states[name] = CheckState(status=view.status, since=view.since)
 
+    async def ingest_results(self, results: Sequence[Result]) -> None:
+        """A probe agent's batch: state changes logged (not every result), alerting fed the
+        whole batch at once (one transaction), other listeners one result at a time."""
+        for result in results:
+            state = self.states.setdefault(result.check, CheckState())
+            previous = state.last.get(result.location)
+            state.last[result.location] = result
+            if previous is None or previous.status is not result.status:
+                log.info("check_state_changed", check=result.check, location=result.location,
+                         previous=state.status.name if state.status is not None else None,
+                         status=result.status.name, summary=result.summary)
+                state.status, state.since = result.status, result.at
+        alerting = self.alerting
+        if alerting is not None:
+            await alerting.on_results(results)
+        for listener in self.result_listeners:
+            if alerting is not None and listener == alerting.on_result:
+                continue  # fed above, batch by batch
+            for result in results:
+                await listener(result)
+
     # -- lifecycle --------------------------------------------------------------------
 
     async def run(self) -> None:
@@ -184,6 +207,9 @@ class Daemon:
             await self.alerting.open()
             self._restore_states(self.alerting)
             self._wire_alerting(self.alerting)
+            self.intake = Intake(self.config, self.clock, self.store, self.ingest_results,
+                                 self.alerting.set_silent)
+            await self.intake.open()
             await self._open_heartbeats(self.store)
             await self._open_history(self.store)
             try:
@@ -207,6 +233,7 @@ class Daemon:
                                       name="scheduler"),
                     group.create_task(self._reload_loop(), name="reload"),
                     group.create_task(self._watchdog_loop(), name="watchdog"),
+                    group.create_task(self.intake.watch_silence(), name="agent-silence"),
                 ]
                 if self.history is not None:
                     tasks.append(group.create_task(self.history.run(), name="history"))
@@ -300,7 +327,7 @@ class Daemon:
         return Views(clock=self.clock, health=self, checks=daemon, states=alerting,
                      incidents=alerting, silences=alerting, samples=daemon,
                      history=self.history, details=daemon, journal=journal,
-                     routes=tuple(self.api_routes))
+                     routes=tuple(self.api_routes), agents=self.intake)
 
     def request_stop(self) -> None:
         self.stop_requested.set()
@@ -341,6 +368,8 @@ class Daemon:
             self._swap(world)
             if self.alerting is not None:
                 await self.alerting.reload(world.config, world.outbox)
+            if self.intake is not None:
+                await self.intake.reload(world.config)
             if self.traps is not None:
                 self.traps.set_checks(world.config.local_checks())
                 await self.traps.refresh()
@@ -465,7 +494,8 @@ class DaemonView:
         return self._daemon.config.monitord.location
 
     def checks(self) -> tuple[CheckConfig, ...]:
-        return self._daemon.config.local_checks()
+        """Every enabled check, wherever it runs (agents' results show here too)."""
+        return tuple(c for c in self._daemon.config.checks if c.enabled)
 
     def results(self) -> Mapping[str, CheckState]:
         return self._daemon.states

@@ -32,6 +32,8 @@ EXITS = {
              "2 on a bad config or an unknown --check",
     "routes": "0, 2 on bad input (config, --at, --label, --check)",
     "test-notify": "0 delivered, 1 failed (reason printed), 2 bad config or unknown receiver",
+    "agent": "0 clean stop (SIGTERM, SIGINT), 1 cannot start, 2 bad config or unreadable "
+             "token",
     "demo": "0",
 }
 RUN_NOTES = """\
@@ -107,6 +109,12 @@ def _one_line(error: BaseException) -> str:
     while getattr(error, "exceptions", None):  # an exception group: its first member
         error = error.exceptions[0]  # type: ignore[attr-defined]
     return redact_url(" ".join(str(error).split()))
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from monitord.agent.process import run_agent
+
+    return run_agent(config_path(args), log_level=args.log_level)
 
 
 def summary_lines(config: Config) -> list[str]:
@@ -257,6 +265,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(func=cmd_run)
     command("check-config", "validate the config and print one summary line per section"
             ).set_defaults(func=cmd_check_config)
+    agent = command("agent", "a probe agent: run the central daemon's checks for this "
+                             "location and post the results (SIGHUP reloads its file)")
+    add_log_level(agent)
+    agent.set_defaults(func=cmd_agent)
     probe = command("probe", "run checks once, now, and print each result (no alerting)")
     probe.add_argument("--check", action="append", metavar="NAME",
                        help="a check, or a family like dns:example.fr; repeatable "

@@ -139,6 +139,8 @@ def cmd_status(args: argparse.Namespace, config_path: Path) -> int:
             state = check.get("state") or ""
             since = check.get("since") or ""
             print(f"{check['status']:<9} {check['check']:<40} {state:<11} {since}")
+            if check.get("location_table"):  # where it fails, from where it works
+                print(f"          {check['location_table']}")
         incidents = data.get("incidents", [])
         print(f"\n{len(incidents)} open incident(s)")
         for inc in incidents:

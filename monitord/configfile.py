@@ -11,6 +11,7 @@ from typing import Any
 
 from monitord.checks.domains import Expansion, expand_domains
 from monitord.checks.registry import KINDS
+from monitord.config.agents import AgentConfig, agent_check, parse_agents, resolve_silent_after
 from monitord.config.alerting import AlertingConfig
 from monitord.config.lines import LineIndex, Place
 from monitord.config.reader import ConfigError, ConfigInvalid, Problems, Table
@@ -52,6 +53,7 @@ class Config:
     maintenance: tuple[Maintenance, ...] = ()
     expansion: Expansion = field(default_factory=Expansion)  # from [[domain]] blocks
     snmp_traps: SnmpTrapsConfig | None = None  # no [snmp_traps]: no trap receiver
+    agents: tuple[AgentConfig, ...] = ()  # [[agent]]: remote locations posting results
 
     def check(self, name: str) -> CheckConfig:
         for check in self.checks:
@@ -63,6 +65,16 @@ class Config:
         """The enabled checks this instance runs itself."""
         here = self.monitord.location
         return tuple(c for c in self.checks if c.enabled and here in c.locations)
+
+    def qualified_checks(self) -> tuple[CheckConfig, ...]:
+        """What the central daemon qualifies: every check, plus one ``agent:LOCATION``
+        check per ``[[agent]]`` (its silence)."""
+        here = self.monitord.location
+        return self.checks + tuple(agent_check(a, here) for a in self.agents)
+
+    def assignment(self, location: str) -> tuple[CheckConfig, ...]:
+        """The enabled checks an agent at ``location`` runs."""
+        return tuple(c for c in self.checks if c.enabled and location in c.locations)
 
 
 def load_config(path: str | Path) -> Config:
@@ -129,12 +141,13 @@ def parse_config(raw: Mapping[str, Any], path: Path, problems: Problems) -> Conf
     check_receiver_references(routing.alerting, routing.routes, [r.name for r in receivers],
                               problems)
     snmp_traps = parse_snmp_traps(root.table("snmp_traps"))
+    agents = resolve_silent_after(parse_agents(root, monitord.location), checks)
     root.finish()
     return Config(file=path, monitord=monitord, api=api, checks=tuple(checks), smtp=smtp,
                   receivers=receivers, alerting=routing.alerting,
                   time_intervals=routing.time_intervals, routes=routing.routes,
                   maintenance=routing.maintenance, expansion=expansion,
-                  snmp_traps=snmp_traps)
+                  snmp_traps=snmp_traps, agents=agents)
 
 
 def _defaults(root: Table, problems: Problems) -> Mapping[str, Any]:

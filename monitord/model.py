@@ -9,7 +9,7 @@ for the outbox.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -154,6 +154,36 @@ class LocationState:
     status: Status
     summary: str
     at: datetime
+    phase: Phase | None = None
+    duration: float | None = None  # seconds the newest run took
+    stale: bool = False  # too old to count, or its agent is silent
+
+    def describe(self, now: datetime) -> str:
+        """``london CRITICAL connect "connection refused" 12s ago`` or ``paris OK 95 ms``."""
+        text = f"{self.location} {self.status.name}"
+        if self.status is Status.OK:
+            if self.duration is not None:
+                text += f" {self.duration * 1000:.0f} ms"
+        else:
+            if self.phase is not None:
+                text += f" {self.phase.value}"
+            text += f' "{self.summary}" {_age(now, self.at)} ago'
+        return text + (f" (stale: {_age(now, self.at)} old, not counted)" if self.stale else "")
+
+
+def location_table(locations: Sequence[LocationState], now: datetime) -> str:
+    """The per-location line of every notification and status view (failing first)."""
+    ordered = sorted(locations, key=lambda s: (s.stale, s.status is Status.OK, s.location))
+    return " · ".join(s.describe(now) for s in ordered)
+
+
+def _age(now: datetime, at: datetime) -> str:
+    seconds = max(0, int((now - at).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    return f"{seconds // 3600}h"
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,6 +116,6 @@ def test_event_diagnosis_names_phase_since_locations_and_chain() -> None:
     assert "CRITICAL in phase connect: critical trouble" in text
     assert "failing since 2026-01-05 09:02:00 UTC (2m)" in text
     assert "confirmed after 2 consecutive failing results (confirm = 2)" in text
-    assert "tokyo CRITICAL (connect: critical trouble; 2 in a row)" in text
+    assert 'locations: tokyo CRITICAL connect "critical trouble" ' in text
     assert "paris no result yet" in text
     assert "1 of 2 failing, quorum 1" in text

@@ -24,11 +24,14 @@ def feed_round(d: Driver, statuses: str, step: float = 60.0) -> str:
 # quorum, rounds of (paris tokyo nyc), events per round
 QUORUM = [
     (1, ["C O O"], ["P"]),
-    (2, ["C O O", "C C O"], [".", "P"]),
-    (3, ["C C O", "C C C"], [".", "P"]),
-    (2, ["C C O", "C O O"], ["P", "R"]),  # fewer than quorum and a healthy location
-    (2, ["C C O", "W W O"], ["P", "S"]),
-    (2, ["C W O"], ["P"]),
+    # lower case: degraded (failing at fewer locations than the quorum), then promoted
+    (2, ["C O O", "C C O"], ["p", "P"]),
+    (3, ["C C O", "C C C"], ["p", "P"]),
+    (2, ["C C O", "C O O"], ["pP", "s"]),  # fewer than quorum again: degraded, still open
+    (2, ["C C O", "C O O", "O O O"], ["pP", "s", "R"]),
+    (2, ["C O O", "O O O"], ["p", "R"]),  # degraded, then recovered
+    (2, ["C C O", "W W O"], ["pP", "S"]),
+    (2, ["C W O"], ["pP"]),
     (1, ["C O O", "C C O", "O C O", "O O O"], ["P", ".", ".", "R"]),  # one failing is enough
     (1, ["C O O", "O C O"], ["P", "RP"]),  # paris' OK came while every location was OK
 ]

@@ -14,6 +14,7 @@ are checked by ``api.auth.TokenGate``. Against hostile clients:
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ import structlog
 from aiohttp import web
 
 from monitord.api import metrics
+from monitord.api.agents import agent_routes
 from monitord.api.auth import TokenGate
 from monitord.api.history import history_routes
 from monitord.api.operator import REQUEST_TIMEOUT, operator_routes
@@ -97,7 +99,8 @@ def build_app(views: Views, gate: TokenGate, request_timeout: float = 10.0,
 
     async def status(request: web.Request) -> web.Response:
         gate.require(request, write=False)
-        return web.json_response(status_json(views.checks, views.states, views.incidents))
+        return web.json_response(status_json(views.checks, views.states, views.incidents,
+                                             views.clock.now()))
 
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler)
@@ -107,7 +110,19 @@ def build_app(views: Views, gate: TokenGate, request_timeout: float = 10.0,
     history_routes(app, gate, views)
     for route in views.routes:
         route(app, gate)
+    if views.agents is not None:
+        agent_routes(app, views.agents)
     return app
+
+
+def _tls(settings: ApiSection) -> ssl.SSLContext | None:
+    """HTTPS when ``tls_cert_file`` and ``tls_key_file`` are set (TLS 1.2 at least)."""
+    if settings.tls_cert_file is None or settings.tls_key_file is None:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    return context
 
 
 async def start(settings: ApiSection, views: Views,
@@ -129,12 +144,13 @@ async def start(settings: ApiSection, views: Views,
     await runner.setup()
     _cap_connections(runner, settings.max_connections)
     try:
-        site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True)
+        site = web.TCPSite(runner, listen.host, listen.port, reuse_address=True,
+                           ssl_context=_tls(settings))
         await site.start()
     except BaseException:
         await runner.cleanup()
         raise
-    log.info("api_listening", address=str(listen))
+    log.info("api_listening", address=str(listen), tls=settings.tls_cert_file is not None)
     return runner
 
 

@@ -3,6 +3,7 @@ silences. Times of incidents and silences are ISO 8601 with a ``Z``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -13,8 +14,11 @@ from monitord.api.views import (
     CheckStates,
     IncidentRecord,
     Incidents,
+    LocationEntry,
     SilenceRecord,
 )
+from monitord.model import LocationState
+from monitord.model import location_table as model_table
 
 
 def iso(when: datetime | None) -> str | None:
@@ -57,7 +61,22 @@ def _check_json(config: CheckDescription, state: CheckResults | None) -> dict[st
     }
 
 
-def status_json(checks: Checks, states: CheckStates, incidents: Incidents) -> dict[str, Any]:
+def location_json(entry: LocationEntry, now: datetime) -> dict[str, Any]:
+    return {"location": entry.location, "status": entry.status.name,
+            "phase": entry.phase.value if entry.phase else None, "summary": entry.summary,
+            "at": iso(entry.at), "duration_ms": None if entry.duration is None
+            else round(entry.duration * 1000, 1), "stale": entry.stale,
+            "age_s": None if entry.at is None else round((now - entry.at).total_seconds(), 1)}
+
+
+def location_table(entries: Sequence[LocationEntry], now: datetime) -> str:
+    """``london CRITICAL connect "refused" 12s ago · paris OK 95 ms`` (failing first)."""
+    return model_table([LocationState(e.location, e.status, e.summary, e.at, e.phase,
+                                      e.duration, e.stale) for e in entries if e.at], now)
+
+
+def status_json(checks: Checks, states: CheckStates, incidents: Incidents,
+                now: datetime | None = None) -> dict[str, Any]:
     """Every check with its state and last result per location, and the open incidents."""
     results = checks.results()
     entries = [_check_json(c, results.get(c.name)) for c in checks.checks()]
@@ -68,5 +87,8 @@ def status_json(checks: Checks, states: CheckStates, incidents: Incidents) -> di
         if view is not None:
             entry["state"] = view.state
             entry["flapping"] = view.flapping
+            if now is not None:
+                entry["locations"] = [location_json(loc, now) for loc in view.locations]
+                entry["location_table"] = location_table(view.locations, now)
     return {"location": checks.location, "checks": entries,
             "incidents": [i for i in open_incidents if i["ended_at"] is None]}

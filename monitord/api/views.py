@@ -47,14 +47,37 @@ class CheckResults(Protocol):
     def last(self) -> Mapping[str, Result]: ...
 
 
+class LocationEntry(Protocol):
+    """How one location sees a check (the per-location table)."""
+
+    @property
+    def location(self) -> str: ...
+    @property
+    def status(self) -> Status: ...
+    @property
+    def phase(self) -> Phase | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def at(self) -> datetime | None: ...
+    @property
+    def duration(self) -> float | None: ...
+    @property
+    def stale(self) -> bool: ...
+
+
 class CheckQualification(Protocol):
-    """Where qualification stands for one check (``ok``, ``confirming``, ``problem``…)."""
+    """Where qualification stands for one check (``ok``, ``confirming``, ``degraded``,
+    ``problem``…), and how each location sees it."""
 
     @property
     def state(self) -> str: ...
 
     @property
     def flapping(self) -> bool: ...
+
+    @property
+    def locations(self) -> Sequence[LocationEntry]: ...
 
 
 class IncidentRecord(Protocol):
@@ -313,6 +336,19 @@ class IncidentLog(Protocol):
 
     def diagnosis(self, incident: str) -> str:
         """The newest diagnosis of an open incident ("" when none is known)."""
+class AgentIntake(Protocol):
+    """The central daemon's side of probe agents (``monitord.agent.intake.Intake``)."""
+
+    def location_for(self, token: str) -> str | None:
+        """The agent location this bearer token belongs to (constant time), or None."""
+        ...
+
+    def assignment(self, location: str) -> tuple[str, bytes]:
+        """The ETag and JSON body of the location's assignment."""
+        ...
+
+    async def post_results(self, location: str, body: bytes) -> tuple[int, dict[str, object]]:
+        """Decode, validate and take a result batch: the HTTP status and the JSON answer."""
         ...
 
 
@@ -335,3 +371,4 @@ class Views:
     journal: IncidentLog | None = None
     # Endpoints of other features (e.g. heartbeat pings), installed after the API's own.
     routes: Sequence[RouteInstaller] = field(default_factory=tuple)
+    agents: AgentIntake | None = None  # the probe-agent endpoints (central daemon)

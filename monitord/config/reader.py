@@ -333,6 +333,10 @@ class Table:
     def regex(self, key: _str) -> re.Pattern[_str] | None:
         return self.optional(key, to_regex)
 
+    def values_read(self) -> dict[_str, Any]:
+        """The keys read so far that have a value here or inherited, as written."""
+        return {key: self.raw(key) for key in sorted(self._read) if self.has(key)}
+
     def raw(self, key: _str) -> Any:
         return self.data.get(key, self.inherited.get(key))
 

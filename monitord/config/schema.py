@@ -125,6 +125,8 @@ class ApiSection:
     public_status: bool = False  # GET /public: services and availability, nothing else
     request_timeout: float = 10.0  # to receive a request's headers, and again its body
     max_connections: int = 256  # open at once; more are closed at once
+    tls_cert_file: str | None = None  # both set: the API is served over HTTPS
+    tls_key_file: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +148,9 @@ class CheckConfig:
     description: str = ""
     flap_low: float | None = None
     flap_high: float | None = None
+    # The keys as written (defaults applied): what the central daemon ships to a probe agent,
+    # which parses them itself. Secrets in it are references (*_file, *_env), never values.
+    source: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def severity(self) -> str:
@@ -222,7 +227,11 @@ def parse_api(table: Table | None) -> ApiSection:
         request_timeout=table.duration("request_timeout", 10.0),
         max_connections=table.int("max_connections", 256, minimum=1, maximum=100_000),
         public_status=table.bool("public_status", False),
+        tls_cert_file=table.file_path("tls_cert_file"),
+        tls_key_file=table.file_path("tls_key_file"),
     )
+    if (section.tls_cert_file is None) != (section.tls_key_file is None):
+        table.error("tls_cert_file", "give both tls_cert_file and tls_key_file, or neither")
     table.finish()
     return section
 
@@ -292,8 +301,10 @@ def build_check(table: Table, name: str, type_name: str, kind: SpecParser | None
         table.finish(extra_known=[k for k in table.data if k not in COMMON_CHECK_KEYS])
         return None
     spec = kind.parse(table)
+    source = table.values_read()
     table.finish()
-    return CheckConfig(name=name, type=type_name, spec=spec, **common)
+    return CheckConfig(name=name, type=type_name, spec=spec, **common,
+                       source={**source, "name": name, "type": type_name})
 
 
 def _bounded(table: Table, key: str, default: float, *, longest: float = MAX_INTERVAL) -> float:

@@ -85,7 +85,7 @@ def incident_row(inc: Incident) -> IncidentRow:
         "acked_by": inc.acked_by, "acked_at": _iso(inc.acked_at),
         "ack_comment": inc.ack_comment, "ended_at": _iso(inc.ended_at), "held": inc.held,
         "hold_until": _iso(inc.hold_until), "caused_by": list(inc.caused_by),
-        "labels": dict(inc.labels),
+        "labels": dict(inc.labels), "degraded": [inc.degraded, inc.told_degraded],
     }
     return inc.id, inc.check, inc.started_at.isoformat(), _iso(inc.ended_at), _dumps(data)
 
@@ -94,7 +94,9 @@ def incident_from_json(text: str) -> Incident:
     data = json.loads(text)
     started_at = _dt(data["started_at"])
     assert started_at is not None  # always written
+    degraded, told_degraded = data.get("degraded", (False, False))
     return Incident(
+        degraded=bool(degraded), told_degraded=bool(told_degraded),
         id=data["id"], check=data["check"], started_at=started_at,
         status=Status(data["status"]),
         phase=Phase(data["phase"]) if data["phase"] else None,

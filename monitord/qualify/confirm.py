@@ -20,8 +20,8 @@ class Confirmation:
     ``streak`` counts consecutive non-OK results, soft and hard alike, for the diagnosis.
     """
 
-    __slots__ = ("at", "failing_since", "hard", "pending", "phase", "status", "streak",
-                 "summary")
+    __slots__ = ("at", "duration", "failing_since", "hard", "pending", "phase", "status",
+                 "streak", "summary")
 
     def __init__(self) -> None:
         self.hard = Status.OK
@@ -34,6 +34,7 @@ class Confirmation:
         self.phase: Phase | None = None
         self.summary = ""
         self.at: datetime | None = None
+        self.duration: float | None = None
 
     @property
     def confirming(self) -> bool:
@@ -52,6 +53,7 @@ class Confirmation:
         """
         status = result.status
         self.status, self.phase, self.summary, self.at = status, result.phase, result.summary, at
+        self.duration = result.duration
         if status is Status.OK:
             self.hard, self.pending, self.streak, self.failing_since = Status.OK, 0, 0, None
             return True
@@ -70,11 +72,11 @@ class Confirmation:
     def to_list(self) -> list[object]:
         return [int(self.hard), self.pending, self.streak, _iso(self.failing_since),
                 int(self.status), self.phase.value if self.phase else None, self.summary,
-                _iso(self.at)]
+                _iso(self.at), self.duration]
 
     @classmethod
     def from_list(cls, data: list[object]) -> Confirmation:
-        hard, pending, streak, since, status, phase, summary, at = data
+        hard, pending, streak, since, status, phase, summary, at = data[:8]
         conf = cls()
         conf.hard, conf.status = Status(int(str(hard))), Status(int(str(status)))
         conf.pending, conf.streak = int(str(pending)), int(str(streak))
@@ -82,6 +84,8 @@ class Confirmation:
         conf.phase = Phase(phase) if isinstance(phase, str) else None
         conf.summary = str(summary)
         conf.at = _parse(at)
+        duration = data[8] if len(data) > 8 else None  # rows saved before durations were kept
+        conf.duration = float(duration) if isinstance(duration, (int, float)) else None
         return conf
 
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from monitord.model import Status
+from monitord.model import LocationState, location_table
 from monitord.qualify.confirm import Confirmation
 from monitord.qualify.incidents import Incident
 
@@ -65,7 +65,7 @@ def diagnose(facts: Facts, now: datetime) -> str:
         lines.append(f"currently OK, problems since {stamp(inc.started_at)}")
     lines.append(f"confirmed after {inc.confirmations} consecutive failing result"
                  f"{'s' if inc.confirmations != 1 else ''} (confirm = {facts.confirm})")
-    lines.append("locations: " + _locations(facts))
+    lines.append("locations: " + _locations(facts, now))
     if facts.caused_by:
         lines.append("caused by: " + " -> ".join(facts.caused_by))
     if facts.impacted:
@@ -83,23 +83,21 @@ def diagnose(facts: Facts, now: datetime) -> str:
     return "\n".join(lines)
 
 
-def _locations(facts: Facts) -> str:
-    parts: list[str] = []
+def _locations(facts: Facts, now: datetime) -> str:
+    """The per-location table: ``london CRITICAL connect "refused" 12s ago · paris OK 95 ms``,
+    failing locations first, with the tally against the quorum."""
+    seen: list[LocationState] = []
+    missing: list[str] = []
     failing = 0
-    for name, conf in sorted(facts.locations.items()):
+    for name, conf in facts.locations.items():
         if conf.at is None:
-            parts.append(f"{name} no result yet")
+            missing.append(name)
             continue
-        text = f"{name} {conf.status.name}"
-        if conf.status is not Status.OK:
-            detail = f"{conf.phase.value}: " if conf.phase else ""
-            text += f" ({detail}{conf.summary}; {conf.streak} in a row)"
-            if conf.confirming:
-                text += " confirming"
-        if name in facts.stale:
-            text += " [stale, not counted]"
-        elif conf.hard.is_problem:
-            failing += 1
-        parts.append(text)
-    return "; ".join(parts) + f" — {failing} of {len(facts.locations)} failing, quorum " \
-                              f"{facts.quorum}"
+        stale = name in facts.stale
+        failing += conf.hard.is_problem and not stale
+        seen.append(LocationState(name, conf.status, conf.summary, conf.at, conf.phase,
+                                  conf.duration, stale))
+    parts = [location_table(seen, now)] if seen else []
+    parts += [f"{name} no result yet" for name in sorted(missing)]
+    return " · ".join(parts) + f" — {failing} of {len(facts.locations)} failing, quorum " \
+                               f"{facts.quorum}"

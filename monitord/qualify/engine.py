@@ -20,7 +20,7 @@ from monitord.qualify.diagnosis import Facts, diagnose
 from monitord.qualify.incidents import Incident, Told, incident_id, next_event
 from monitord.qualify.quorum import Verdict, tally
 from monitord.qualify.settings import QualifySettings
-from monitord.qualify.silences import MaintenanceWindow, Silence, Silences
+from monitord.qualify.silences import MaintenanceWindow, Silence, Silences, WindowEnds
 from monitord.qualify.snapshot import CheckView, IncidentView, check_view
 from monitord.qualify.state import CheckState
 from monitord.qualify.steps import shift_all
@@ -50,7 +50,7 @@ class Qualifier:
         self._checks = {c.name: CheckState(c) for c in configs if c.enabled}
         self._deps = self._graph()
         self._maintenance = tuple(maintenance)
-        self._window_change: dict[int, datetime | None] = {}
+        self._window_ends = WindowEnds()
         self._silences = Silences(silences)
         self._open: dict[str, str] = {}  # open incident id -> check name
         self._orphans: list[Incident] = []  # open incidents of checks no longer configured
@@ -59,6 +59,8 @@ class Qualifier:
         self._dirty_silences: set[str] = set()
         self._deleted_checks: set[str] = set()
         self._deleted_silences: set[str] = set()
+        self.silent: frozenset[str] = frozenset()  # agents' locations whose results don't count
+        self.holding: frozenset[str] = frozenset()  # agents not heard from since the start
 
     def _graph(self) -> Dependencies:
         return Dependencies({n: s.config.depends_on for n, s in self._checks.items()})
@@ -148,14 +150,15 @@ class Qualifier:
         cfg = state.config
         cutoff = now - timedelta(seconds=self.settings.stale_factor * cfg.interval)
         was_problem = state.status.is_problem
-        verdict = tally(state.locations, cfg.quorum, was_problem, state.status, cutoff)
+        verdict = tally(state.locations, cfg.quorum, was_problem, state.status, cutoff,
+                        self.silent, self.holding)
         state.status = verdict.status
         if verdict.problem != was_problem:
             state.since = now
         if record:
             state.flap.record(int(verdict.status), *self._flap_thresholds(cfg))
         inc = state.incident
-        if inc is None and (verdict.problem or state.flap.flapping):
+        if inc is None and (verdict.problem or verdict.degraded or state.flap.flapping):
             inc = self._open_incident(state, verdict, now)
         if inc is not None:
             self._update_incident(state, inc, verdict, now)
@@ -191,8 +194,9 @@ class Qualifier:
 
     def _update_incident(self, state: CheckState, inc: Incident, verdict: Verdict,
                          now: datetime) -> None:
-        inc.labels = state.labels
-        if verdict.problem:
+        inc.degraded = verdict.degraded
+        inc.labels = {**state.labels, "degraded": "true"} if inc.degraded else state.labels
+        if verdict.problem or inc.degraded:
             worst = verdict.worst(state.locations)
             if worst is not None:
                 inc.status, inc.phase, inc.summary = worst.hard, worst.phase, worst.summary
@@ -236,20 +240,9 @@ class Qualifier:
                 return silence.describe(), silence.ends_at, ()
         for window in self._maintenance:
             if window.covers(state.labels, now):
-                return f'maintenance "{window.name}"', self._window_end(window, now), ()
+                return f'maintenance "{window.name}"', self._window_ends.end(
+                    window, now, self.settings.maintenance_poll), ()
         return "", None, ()
-
-    def _window_end(self, window: MaintenanceWindow, now: datetime) -> datetime:
-        # The next change of a window stays the same until it happens: compute it once.
-        key = id(window)
-        cached = self._window_change.get(key)
-        if cached is None or cached <= now:
-            cached = window.next_change(now)
-            if cached is not None:
-                self._window_change[key] = cached
-        if cached is None:
-            return now + timedelta(seconds=self.settings.maintenance_poll)
-        return cached
 
     def _is_down(self, name: str) -> bool:
         return self._checks[name].down
@@ -261,22 +254,24 @@ class Qualifier:
                now: datetime) -> AlertEvent:
         cfg = state.config
         cutoff = now - timedelta(seconds=self.settings.stale_factor * cfg.interval)
+        stale = [n for n, c in state.locations.items()
+                 if c.at is None or c.at < cutoff or n in self.silent]
         impacted = (self._deps.impacted(state.name, self._is_failing)
                     if self._deps.children(state.name) else ())
         low, high = self._flap_thresholds(cfg)
         facts = Facts(
             incident=inc, confirm=cfg.confirm, quorum=cfg.quorum, locations=state.locations,
-            stale=[n for n, c in state.locations.items() if c.at is None or c.at < cutoff],
-            caused_by=inc.caused_by, impacted=impacted, flapping=state.flap.flapping,
+            stale=stale, caused_by=inc.caused_by, impacted=impacted,
+            flapping=state.flap.flapping,
             percent=state.flap.percent, flap_low=low, flap_high=high,
         )
         return AlertEvent(
             kind=kind, incident_id=inc.id, check=state.name, status=inc.status,
-            phase=inc.phase, summary=inc.summary, labels=state.labels,
+            phase=inc.phase, summary=inc.summary, labels=inc.labels or state.labels,
             started_at=inc.started_at, ended_at=inc.ended_at, at=now,
             diagnosis=diagnose(facts, now),
-            locations=tuple(LocationState(n, c.status, c.summary, c.at)
-                            for n, c in state.locations.items() if c.at is not None),
+            locations=tuple(LocationState(n, c.status, c.summary, c.at, c.phase, c.duration,
+                                          n in stale) for n, c in state.locations.items() if c.at),
             impacted=impacted, caused_by=inc.caused_by,
         )
 
@@ -365,7 +360,7 @@ class Qualifier:
                         now: datetime) -> list[AlertEvent]:
         """New maintenance windows (a reload); problems no longer held are notified now."""
         self._maintenance = tuple(windows)
-        self._window_change.clear()
+        self._window_ends.clear()
         return self._reconcile_open(as_utc(now))
 
     def _close_removed(self, inc: Incident, now: datetime, events: list[AlertEvent]) -> None:
@@ -439,7 +434,8 @@ class Qualifier:
         """Every check: state, since, last result per location, open incident."""
         now = as_utc(now)
         factor = self.settings.stale_factor
-        return {name: check_view(state, now - timedelta(seconds=factor * state.config.interval))
+        return {name: check_view(state, now - timedelta(seconds=factor * state.config.interval),
+                                 self.silent)
                 for name, state in self._checks.items()}
 
     def incidents(self) -> list[IncidentView]:

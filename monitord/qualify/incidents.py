@@ -47,6 +47,9 @@ class Incident:
     # The alert labels at the last update: a closing event still routes to the same receivers
     # after the check itself was removed from the configuration.
     labels: Mapping[str, str] = field(default_factory=dict)
+    # Fewer locations than the quorum fail: routable (label degraded="true"), not a problem.
+    degraded: bool = False
+    told_degraded: bool = False
 
     @property
     def open(self) -> bool:
@@ -60,6 +63,7 @@ class Incident:
             kind is EventKind.FLAPPING_STOPPED and self.open
         ):
             self.told, self.told_status = Told.PROBLEM, self.status
+            self.told_degraded = self.degraded
         if kind is not EventKind.ACKNOWLEDGED:
             self.last_told_at = now
 
@@ -95,6 +99,9 @@ def next_event(incident: Incident, *, flapping: bool, held: bool, now: datetime,
         return None
     if told is Told.NOTHING:
         return EventKind.PROBLEM
+    if incident.told_degraded != incident.degraded:
+        # Quorum reached: a problem for the routes that page. Back to degraded: news too.
+        return EventKind.SEVERITY if incident.degraded else EventKind.PROBLEM
     if incident.told_status is not incident.status:
         return EventKind.SEVERITY
     due = incident.repeat_due(repeat_interval)

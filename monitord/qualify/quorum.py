@@ -2,14 +2,16 @@
 
 The contract: a problem is confirmed when at least ``quorum`` of the check's locations report
 it as confirmed (hard); a location whose newest result is older than 3 × interval does not
-count. Where the contract is silent, the choice here is conservative: an open problem
+count, nor do the locations of silent agents. Fewer fresh failing locations than ``quorum``
+(but at least one) make the check *degraded*: shown, routable, not a problem. Where the
+contract is silent, the choice here is conservative: an open problem
 recovers only when fewer than ``quorum`` fresh locations still fail AND at least one fresh
 location reports a confirmed OK. Locations merely going silent never close an incident.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +32,11 @@ class Verdict:
     healthy: tuple[str, ...]  # fresh, hard OK
     stale: tuple[str, ...]  # no result, or the newest older than the cutoff
 
+    @property
+    def degraded(self) -> bool:
+        """Some fresh locations fail, fewer than the quorum: not a problem, but shown."""
+        return not self.problem and bool(self.failing)
+
     def worst(self, locations: Mapping[str, Confirmation]) -> Confirmation | None:
         """The failing location whose status is the worst (first in order on a tie)."""
         best: Confirmation | None = None
@@ -41,14 +48,18 @@ class Verdict:
 
 
 def tally(locations: Mapping[str, Confirmation], quorum: int, was_problem: bool,
-          previous: Status, cutoff: datetime) -> Verdict:
-    """Decide the check-level state; ``cutoff``: results older than this are stale."""
+          previous: Status, cutoff: datetime, silent: Collection[str] = (),
+          holding: Collection[str] = ()) -> Verdict:
+    """Decide the check-level state; ``cutoff``: results older than this are stale;
+    ``silent``: locations whose agent is silent (their results do not count); ``holding``:
+    agents not heard from since this daemon started (their last state holds meanwhile, so
+    a restart of the central daemon does not close and reopen their problems)."""
     failing: list[str] = []
     healthy: list[str] = []
     stale: list[str] = []
     worst = Status.OK
     for name, conf in locations.items():
-        if conf.at is None or conf.at < cutoff:
+        if conf.at is None or name in silent or (conf.at < cutoff and name not in holding):
             stale.append(name)
         elif conf.hard.is_problem:
             failing.append(name)

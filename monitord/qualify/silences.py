@@ -33,6 +33,27 @@ class MaintenanceWindow(Protocol):
     def next_change(self, now: datetime) -> datetime | None: ...
 
 
+class WindowEnds:
+    """When each maintenance window next changes, computed once per change (the engine asks
+    at every reconciliation of a held incident)."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, datetime] = {}
+
+    def end(self, window: MaintenanceWindow, now: datetime, poll: float) -> datetime:
+        key = id(window)
+        cached = self._next.get(key)
+        if cached is None or cached <= now:
+            cached = window.next_change(now)
+            if cached is None:
+                return now + timedelta(seconds=poll)
+            self._next[key] = cached
+        return cached
+
+    def clear(self) -> None:
+        self._next.clear()
+
+
 class UnknownSilence(KeyError):
     pass
 

@@ -21,6 +21,7 @@ class LocationView:
     pending: int  # non-OK results of a confirmation in progress (0 = none)
     streak: int
     stale: bool
+    duration: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +49,8 @@ class IncidentView:
 
 @dataclass(frozen=True, slots=True)
 class CheckView:
-    """One check: ``state`` is ``ok``, ``confirming``, ``problem`` or ``flapping``."""
+    """One check: ``state`` is ``ok``, ``confirming``, ``degraded``, ``problem`` or
+    ``flapping``."""
 
     check: str
     state: str
@@ -61,16 +63,20 @@ class CheckView:
     incident: IncidentView | None
 
 
-def check_view(state: CheckState, cutoff: datetime) -> CheckView:
-    """The view of one check; results older than ``cutoff`` are stale."""
+def check_view(state: CheckState, cutoff: datetime,
+               silent: frozenset[str] = frozenset()) -> CheckView:
+    """The view of one check; results older than ``cutoff`` (or of a silent agent) are
+    stale."""
     locations = tuple(
         LocationView(n, c.status, c.hard, c.phase, c.summary, c.at, c.pending, c.streak,
-                     c.at is None or c.at < cutoff)
+                     c.at is None or c.at < cutoff or n in silent, c.duration)
         for n, c in state.locations.items())
     if state.flap.flapping:
         label = "flapping"
     elif state.status.is_problem:
         label = "problem"
+    elif state.incident is not None and state.incident.degraded:
+        label = "degraded"
     elif any(c.confirming for c in state.locations.values()):
         label = "confirming"
     else:

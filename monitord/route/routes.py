@@ -167,7 +167,9 @@ class Router:
             if not route.continue_:
                 break
         matched = any(step.matched for step in steps)
-        if not matched:
+        # A degraded check (failing at fewer locations than its quorum) goes only where a
+        # route asks for it (degraded="true"): the default receivers are not paged for it.
+        if not matched and labels.get("degraded") != "true":
             targets = [self._default_target(r) for r in self.alerting.default_receivers]
         return Decision(dict(labels), now, tuple(steps), tuple(targets), default=not matched)
 

@@ -42,7 +42,9 @@ def result(name: str, status: Status | str, at: datetime, location: str = "paris
 
 
 def letters(events: Iterable[AlertEvent]) -> str:
-    return "".join(KIND[e.kind.value] for e in events)
+    """One letter per event; lower case for a degraded check (fewer locations than quorum)."""
+    return "".join(KIND[e.kind.value].lower() if e.labels.get("degraded") == "true"
+                   else KIND[e.kind.value] for e in events)
 
 
 class Driver:

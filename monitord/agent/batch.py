@@ -1,0 +1,106 @@
+"""A result batch, as posted by a probe agent, decoded and validated (pure; run off the loop).
+
+The body is ``{"location", "batch", "results": [probe --json objects], "dropped"?}``.
+``dropped`` (optional) is how many results the agent's buffer discarded since its previous
+accepted batch. A refusal names the HTTP status the contract gives it: 400 malformed, 403
+another location's results or a check not assigned to this location. Results stamped in the
+future (beyond ``MAX_SKEW``) or older than the agent's buffer horizon are refused one by one
+and counted; the rest of the batch is taken.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from monitord.model import Phase, Result, Status
+
+MAX_SKEW = 60.0  # seconds a result may be ahead of the central clock (clocks drift)
+MAX_SUMMARY = 2000
+
+
+class Refused(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    location: str
+    batch: int
+    results: tuple[Result, ...]
+    future: int  # refused: stamped in the future
+    too_old: int  # refused: older than the buffer horizon
+    dropped: int  # reported by the agent
+
+
+def encode_batch(location: str, batch: int, results: list[dict[str, Any]],
+                 dropped: int = 0) -> bytes:
+    body: dict[str, Any] = {"location": location, "batch": batch, "results": results}
+    if dropped:
+        body["dropped"] = dropped
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def decode_batch(body: bytes, location: str, assigned: Collection[str], now: datetime,
+                 horizon: float) -> Decoded:
+    """Raises :class:`Refused` (400 or 403) for a batch that cannot be taken at all."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Refused(400, "not JSON") from None
+    if not isinstance(data, dict):
+        raise Refused(400, "expected a JSON object")
+    batch, items, dropped = data.get("batch"), data.get("results"), data.get("dropped", 0)
+    if not isinstance(batch, int) or isinstance(batch, bool) or batch < 1:
+        raise Refused(400, "batch: expected a positive integer")
+    if not isinstance(items, list):
+        raise Refused(400, "results: expected an array")
+    if not isinstance(dropped, int) or isinstance(dropped, bool) or dropped < 0:
+        raise Refused(400, "dropped: expected a non-negative integer")
+    if data.get("location") != location:
+        raise Refused(403, "results of another location")
+    latest, oldest = now + timedelta(seconds=MAX_SKEW), now - timedelta(seconds=horizon)
+    results: list[Result] = []
+    future = too_old = 0
+    for index, item in enumerate(items):
+        result = _result(item, index, location, assigned)
+        if result.at > latest:
+            future += 1
+        elif result.at < oldest:
+            too_old += 1
+        else:
+            results.append(result)
+    return Decoded(location, batch, tuple(results), future, too_old, dropped)
+
+
+def _result(item: object, index: int, location: str, assigned: Collection[str]) -> Result:
+    if not isinstance(item, dict):
+        raise Refused(400, f"results[{index}]: expected an object")
+    try:
+        check, kind, status = item["check"], item["type"], Status[item["status"]]
+        phase = Phase(item["phase"]) if item.get("phase") is not None else None
+        summary, at_text = item["summary"], item["at"]
+        duration = float(item["duration_ms"]) / 1000
+        metrics = {str(k): float(v) for k, v in (item.get("metrics") or {}).items()}
+        if not isinstance(at_text, str) or not isinstance(summary, str):
+            raise TypeError("at and summary are strings")
+        at = datetime.fromisoformat(at_text.replace("Z", "+00:00"))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise Refused(400, f"results[{index}]: {type(exc).__name__}: {exc}") from None
+    if item.get("location", location) != location:
+        raise Refused(403, f"results[{index}]: result of another location")
+    if check not in assigned:
+        raise Refused(403, f'results[{index}]: check "{check}" is not assigned to {location}')
+    if at.tzinfo is None or duration < 0:
+        raise Refused(400, f"results[{index}]: at needs a time zone, duration_ms >= 0")
+    at = at.astimezone(timezone.utc)
+    return Result(check=str(check), type=str(kind), location=location, status=status,
+                  phase=phase if status is not Status.OK else None,
+                  summary=summary[:MAX_SUMMARY], metrics=metrics,
+                  started_at=at - timedelta(seconds=duration), duration=duration)
