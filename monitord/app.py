@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from aiohttp import web
 
+from monitord import eventloop
 from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.heartbeat import heartbeat_routes
@@ -174,7 +175,7 @@ class Daemon:
                         name="self-heartbeat"))
                 checks = len(self.config.local_checks())
                 log.info("started", location=self.config.monitord.location, checks=checks,
-                         config=str(self.config_path))
+                         config=str(self.config_path), event_loop=eventloop.name(loop))
                 self.notifier.ready(f"running {checks} checks")
                 self.ready.set()
                 # Start-up objects (config, modules, check instances) live for the whole
@@ -298,6 +299,7 @@ class Daemon:
             ("monitord.location", old.monitord.location, new.monitord.location),
             ("monitord.state_dir", old.monitord.state_dir, new.monitord.state_dir),
             ("monitord.resolvers", old.monitord.resolvers, new.monitord.resolvers),
+            ("monitord.event_loop", old.monitord.event_loop, new.monitord.event_loop),
             ("api.listen", old.api.listen, new.api.listen),
             ("snmp_traps", old.snmp_traps, new.snmp_traps),
         ):

@@ -39,6 +39,7 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from monitord import eventloop
     from monitord.app import Daemon, StartupError
     from monitord.config.secrets import unreadable_secrets
     from monitord.logs import configure_logging
@@ -51,9 +52,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{config.file}: {problem}", file=sys.stderr)
     if problems:
         return EXIT_BAD_CONFIG
+    try:
+        eventloop.resolve(config.monitord.event_loop)
+    except eventloop.EventLoopUnavailable as exc:
+        print(f"{config.file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     configure_logging(config.monitord.log_format, config.monitord.log_level)
     try:
-        asyncio.run(Daemon(config, config_path=config_path(args)).run())
+        eventloop.run(Daemon(config, config_path=config_path(args)).run(),
+                      config.monitord.event_loop)
     except StartupError as exc:  # e.g. the API or trap port cannot be bound
         print(f"monitord: cannot start: {exc}", file=sys.stderr)
         return 1

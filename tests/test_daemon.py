@@ -16,7 +16,7 @@ from monitord.app import Daemon
 from monitord.compat import timeout
 from monitord.config.load import load_config
 from monitord.model import Result
-from tests.conftest import free_port
+from tests.conftest import EVENT_LOOP, free_port
 from tests.support.daemon import start_daemon
 from tests.support.web import serve
 
@@ -69,7 +69,8 @@ async def test_run_reload_and_stop(tmp_path: Path, tcp_target: int) -> None:
     path.write_text(config_text(tmp_path, api_port, tcp_check("first", tcp_target)))
     daemon = await start_daemon(path)
     try:
-        await daemon.wait_for("started")
+        started = await daemon.wait_for("started")
+        assert started["event_loop"] == EVENT_LOOP
         result = await daemon.wait_for("check_result", check="first")
         assert result["status"] == "OK"
         await daemon.wait_for("check_state_changed", check="first", status="OK")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitord import eventloop
 from monitord.config.reader import SecretRef, Table, to_str
 
 if TYPE_CHECKING:
@@ -88,6 +89,7 @@ class MonitordSection:
     max_concurrent_checks: int = 1000
     max_checks_per_host: int = 16
     self_heartbeat: SelfHeartbeat | None = None
+    event_loop: str = "auto"
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         max_concurrent_checks=table.int("max_concurrent_checks", 1000, minimum=1),
         max_checks_per_host=table.int("max_checks_per_host", 16, minimum=1),
         self_heartbeat=heartbeat,
+        event_loop=table.choice("event_loop", eventloop.CHOICES, "auto"),
     )
     table.finish()
     return section
