@@ -90,6 +90,7 @@ class MonitordSection:
     max_checks_per_host: int = 16
     self_heartbeat: SelfHeartbeat | None = None
     event_loop: str = "auto"
+    log_results: str = "changes"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +165,7 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         max_checks_per_host=table.int("max_checks_per_host", 16, minimum=1),
         self_heartbeat=heartbeat,
         event_loop=table.choice("event_loop", eventloop.CHOICES, "auto"),
+        log_results=table.choice("log_results", ("changes", "all"), "changes"),
     )
     table.finish()
     return section
