@@ -51,10 +51,15 @@ class HttpSpec:
     max_redirects: int = 5
     max_body: int = MAX_BODY
     tls: TlsOptions = DEFAULT_TLS
+    # The scheduler asks for the host before every run (its per-host cap): parsed once.
+    _host: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_host", URL(self.url).host or "")
 
     @property
     def target(self) -> str:
-        return URL(self.url).host or ""
+        return self._host
 
     def status_expected(self, status: int) -> bool:
         return any(low <= status <= high for low, high in self.expect_status)
