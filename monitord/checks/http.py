@@ -9,6 +9,7 @@ in chunks up to ``max_body`` and never further: a huge body is cut, not buffered
 from __future__ import annotations
 
 import re
+import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -16,7 +17,7 @@ import aiohttp
 from yarl import URL
 
 from monitord.checks import _expect_json as expect_json
-from monitord.checks._http_client import classify, read_capped, shared_session
+from monitord.checks._http_client import classify, read_capped, shared_session, timing
 from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
@@ -148,13 +149,19 @@ class HttpCheck:
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
         probe.begin()
+        with timing(probe):
+            return await self._follow(probe, session, context)
+
+    async def _follow(self, probe: Probe, session: aiohttp.ClientSession,
+                      context: ssl.SSLContext) -> Outcome:
+        spec = self.spec
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
         while True:
             try:
                 response = await session.request(
                     method, url, headers=self.headers, data=body, allow_redirects=False,
-                    ssl=context, trace_request_ctx=probe,
+                    ssl=context,
                 )
             except (aiohttp.ClientError, OSError) as exc:
                 raise classify(exc, probe) from None
