@@ -27,9 +27,7 @@ def pytest_asyncio_loop_factories(
     config: pytest.Config, item: pytest.Item,
 ) -> Mapping[str, Callable[[], asyncio.AbstractEventLoop]]:
     if EVENT_LOOP == "uvloop":
-        import uvloop
-
-        return {"uvloop": uvloop.new_event_loop}
+        return {"uvloop": eventloop.new_uvloop}  # the daemon's own
     return {"asyncio": asyncio.new_event_loop}
 
 

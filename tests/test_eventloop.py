@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ import pytest
 from monitord import eventloop
 from monitord.config.load import load_config
 from monitord.config.reader import ConfigInvalid
+from tests.conftest import free_port
 
 # Runs Python with uvloop made unimportable, as on a machine where it is not installed.
 WITHOUT_UVLOOP = "import sys; sys.modules['uvloop'] = None; "
@@ -73,3 +76,31 @@ def test_config_default_and_bad_value(tmp_path: Path) -> None:
         load_config(path)
     assert [str(e) for e in caught.value.errors] == [
         f'{path}: monitord: event_loop: expected one of auto, asyncio, uvloop, got "fast"']
+
+
+async def connect_to(address: tuple[str, int]) -> str:
+    loop = asyncio.get_running_loop()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setblocking(False)
+        try:
+            await loop.sock_connect(sock, address)
+        except OSError as exc:
+            return os.strerror(exc.errno) if exc.errno else str(exc)
+        return "connected"
+
+
+def test_the_daemons_uvloop_connects_ip_addresses_directly_and_names_as_usual() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        port = server.getsockname()[1]
+        closed = free_port()
+
+        async def main() -> list[str]:
+            return [await connect_to(("127.0.0.1", port)), await connect_to(("localhost", port)),
+                    await connect_to(("127.0.0.1", closed))]
+
+        loop = eventloop.new_uvloop()
+        try:
+            assert loop.run_until_complete(main()) == [
+                "connected", "connected", "Connection refused"]
+        finally:
+            loop.close()
