@@ -117,10 +117,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (and of its threads), from /proc."""
+def cpu_split(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of a process (and of its threads), from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return int(fields[11]) / CLK_TCK, int(fields[12]) / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    return sum(cpu_split(pid))
 
 
 def memory_mib(pid: int) -> tuple[float, float]:
@@ -277,6 +281,7 @@ class Window:
     probes: int = 0
     blackbox_cpu: float = 0.0
     others_cpu: float = 0.0  # nginx and this bench (its blackbox driver): the box's load
+    daemon_sys: float = 0.0  # the kernel's part of daemon_cpu
 
     @property
     def daemon_ms(self) -> float:
@@ -316,7 +321,7 @@ async def measure(args: argparse.Namespace, daemon: int, api: str, blackbox: int
             await asyncio.sleep(args.warmup)
             windows: list[Window] = []
             before = await scrape(http, api)
-            cpu0 = cpu_seconds(daemon)
+            cpu0, sys0 = cpu_seconds(daemon), cpu_split(daemon)[1]
             bb0 = cpu_seconds(blackbox) if blackbox is not None else 0.0
             probes0 = driver.done if driver else 0
             other0 = others_cpu(nginx)
@@ -324,10 +329,11 @@ async def measure(args: argparse.Namespace, daemon: int, api: str, blackbox: int
             for _ in range(args.windows):
                 await asyncio.sleep(args.duration / args.windows)
                 after = await scrape(http, api)
-                cpu1, wall1 = cpu_seconds(daemon), time.monotonic()
+                cpu1, sys1, wall1 = cpu_seconds(daemon), cpu_split(daemon)[1], time.monotonic()
                 other1 = others_cpu(nginx)
                 window = Window(wall1 - wall0, after.runs - before.runs, cpu1 - cpu0,
-                                others_cpu=other1 - other0)
+                                others_cpu=other1 - other0, daemon_sys=sys1 - sys0)
+                sys0 = sys1
                 other0 = other1
                 if blackbox is not None and driver is not None:
                     bb1, probes1 = cpu_seconds(blackbox), driver.done
@@ -366,8 +372,9 @@ def report(args: argparse.Namespace, figures: Figures, loop: str) -> None:
                    f"over {seconds:.0f}s"),
         ("sustained", f"{runs / seconds:.0f} checks/s ({runs:.0f} runs); last results: "
                       + ", ".join(f"{n} {s}" for s, n in sorted(figures.statuses.items()))),
-        ("daemon CPU", f"{spread([w.daemon_ms for w in windows])} ms per check; "
-                       f"{spread([w.daemon_cpu / w.seconds * 100 for w in windows], '{:.0f}')}"
+        ("daemon CPU", f"{spread([w.daemon_ms for w in windows])} ms per check (kernel "
+                       f"{spread([w.daemon_sys / w.daemon_cpu * 100 for w in windows], '{:.0f}')}"
+                       f" %); {spread([w.daemon_cpu / w.seconds * 100 for w in windows], '{:.0f}')}"
                        f" % of one core"),
         ("scheduler lag", ", ".join(f"p{float(q) * 100:g} {v * 1000:.1f} ms"
                                     for q, v in figures.lag.items()) + " (recent runs)"),
