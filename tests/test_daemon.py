@@ -17,6 +17,7 @@ import structlog
 from monitord.app import Daemon
 from monitord.compat import timeout
 from monitord.config.load import load_config
+from monitord.logs import LEVELS
 from monitord.model import Result
 from tests.conftest import EVENT_LOOP, free_port
 from tests.support.daemon import start_daemon
@@ -218,6 +219,9 @@ async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, l
 
         daemon.result_listeners.append(listen)
         with structlog.testing.capture_logs() as logs:
+            # The level filter `monitord run` sets up (kept by capture_logs).
+            structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+                LEVELS[log_level]))
             task = asyncio.create_task(daemon.run())
             try:
                 await asyncio.wait_for(two.wait(), 10)
@@ -226,15 +230,19 @@ async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, l
                 await task
         return logs
 
-    first = await run_until_two_results()
+    saved = structlog.get_config()
+    try:
+        first = await run_until_two_results()
+        # After a restart, the state restored from the store is not a change when found again.
+        second = await run_until_two_results()
+    finally:
+        structlog.configure(**saved)
     each = [e["log_level"] for e in first if e["event"] == "check_result"]
     assert set(each) == written_at
     assert len(each) >= 2 or not written_at
     changes = [(e["log_level"], e["previous"], e["status"])
                for e in first if e["event"] == "check_state_changed"]
     assert changes == [("info", None, "OK")]
-    # After a restart, the state restored from the store is not a change when found again.
-    second = await run_until_two_results()
     assert [e for e in second if e["event"] == "check_state_changed"] == []
 
 
