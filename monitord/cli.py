@@ -71,8 +71,7 @@ def load_or_report(args: argparse.Namespace) -> Config | None:
 def cmd_run(args: argparse.Namespace) -> int:
     """Exit 2 for bad input (config, secrets, state database), 1 for the environment (a port
     in use) or an unexpected error; each failure is one line on stderr, never a traceback."""
-    import asyncio
-
+    from monitord import eventloop
     from monitord.app import Daemon, StartupError
     from monitord.config.reader import ConfigInvalid
     from monitord.config.secrets import redact_url, unreadable_secrets
@@ -87,10 +86,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"{config.file}: {problem}", file=sys.stderr)
     if problems:
         return EXIT_BAD_CONFIG
+    try:
+        eventloop.resolve(config.monitord.event_loop)
+    except eventloop.EventLoopUnavailable as exc:
+        print(f"{config.file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_CONFIG
     configure_logging(config.monitord.log_format, args.log_level or config.monitord.log_level,
                       scrub=redact_url)
     try:
-        asyncio.run(Daemon(config, config_path=config_path(args), log_level=args.log_level).run())
+        eventloop.run(Daemon(config, config_path=config_path(args), log_level=args.log_level).run(),
+                      config.monitord.event_loop)
     except (StoreUnusable, ConfigInvalid) as exc:
         print(f"monitord: cannot start: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_CONFIG

@@ -50,17 +50,17 @@ class SystemClock:
         await asyncio.sleep(max(0.0, seconds))
 
     async def wait_until(self, deadline: float, wake: asyncio.Event) -> bool:
-        if wake.is_set():
-            return True
-        delay = deadline - time.monotonic()
-        if delay <= 0:
-            return False
         # One timer that cancels the wait, no task per wait: the scheduler waits here
-        # thousands of times a second with 5,000 checks.
-        with contextlib.suppress(TimeoutError, asyncio.TimeoutError):  # distinct on 3.10
-            async with timeout(delay):
-                await wake.wait()
-        return wake.is_set()
+        # thousands of times a second with 5,000 checks. A loop's timers may fire a little
+        # early (uvloop rounds to the millisecond): wait again for what is left.
+        while not wake.is_set():
+            delay = deadline - time.monotonic()
+            if delay <= 0:
+                return False
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):  # distinct on 3.10
+                async with timeout(delay):
+                    await wake.wait()
+        return True
 
 
 class StepWatch:

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "monitord"
 TIERS: tuple[frozenset[str], ...] = (
     # 0-1: the ground floor — the shared vocabulary and generic plumbing
     frozenset({"monitord", "compat", "model", "logs", "systemd", "store", "config"}),
-    frozenset({"clock", "eventcodec"}),
+    frozenset({"clock", "eventcodec", "eventloop"}),
     # 2: features that stand on the ground floor alone
     frozenset({"route", "checks", "supervise"}),
     # 3: features that build on tier 2

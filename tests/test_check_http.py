@@ -332,8 +332,19 @@ async def test_names_resolve_through_the_configured_resolvers(
         found = await probe(env, {"url": f"http://www.monitord.test:{port}/ok"})
         missing = await probe(env, {"url": f"http://nowhere.monitord.test:{port}/ok"})
     assert found.status is Status.OK, found
+    assert found.metrics["time_resolve_ms"] > 0
     assert (missing.status, missing.phase) == (Status.CRITICAL, Phase.RESOLVE)
     assert missing.summary == "cannot resolve nowhere.monitord.test: Domain name not found"
+
+
+async def test_time_waiting_for_the_answer_is_first_byte_time(
+        site: tuple[str, web.Application], env: CheckEnv) -> None:
+    outcome = await probe(env, {"url": f"{site[0]}/slow?s=0.3"})
+    assert outcome.status is Status.OK, outcome
+    metrics = outcome.metrics
+    assert metrics["time_firstbyte_ms"] >= 300  # the server waited 0.3 s before answering
+    assert metrics["time_connect_ms"] < metrics["time_firstbyte_ms"]
+    assert metrics["time_resolve_ms"] == 0  # an IP address: nothing to resolve
 
 
 # -- configuration ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 
 from monitord.cli import main
 from tests.conftest import free_port
+from tests.support.daemon import on_test_loop
 
 TOKEN = "operator-token"
 
@@ -37,7 +38,8 @@ def daemon(tmp_path: Path) -> Iterator[Path]:
         interval = "500ms"
         confirm = 1
     """))
-    proc = subprocess.Popen([sys.executable, "-m", "monitord", "run", "-c", str(path)],
+    proc = subprocess.Popen([sys.executable, "-m", "monitord", "run", "-c",
+                             str(on_test_loop(path))],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield path

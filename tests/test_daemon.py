@@ -8,28 +8,33 @@ import sys
 import textwrap
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
+import structlog
 
 from monitord.app import Daemon
 from monitord.compat import timeout
 from monitord.configfile import load_config
+from monitord.logs import LEVELS
 from monitord.model import Result
-from tests.conftest import free_port
+from tests.conftest import EVENT_LOOP, free_port
 from tests.support.daemon import start_daemon
 from tests.support.web import serve
 
 TOKEN = "t0ken-for-tests"
 
 
-def config_text(state: Path, api_port: int, checks: str, extra: str = "") -> str:
+def config_text(state: Path, api_port: int, checks: str, extra: str = "",
+                log_results: str = "all", log_level: str = "info") -> str:
     return textwrap.dedent(f"""
         [monitord]
         location = "test"
         state_dir = "{state}"
         log_format = "json"
-        log_results = "all"
+        log_results = "{log_results}"
+        log_level = "{log_level}"
         [api]
         listen = "127.0.0.1:{api_port}"
         token_file = "{state / 'token'}"
@@ -70,7 +75,8 @@ async def test_run_reload_and_stop(tmp_path: Path, tcp_target: int) -> None:
     path.write_text(config_text(tmp_path, api_port, tcp_check("first", tcp_target)))
     daemon = await start_daemon(path)
     try:
-        await daemon.wait_for("started")
+        started = await daemon.wait_for("started")
+        assert started["event_loop"] == EVENT_LOOP
         result = await daemon.wait_for("check_result", check="first")
         assert result["status"] == "OK"
         # a check's first result is its first state, not a change
@@ -187,6 +193,58 @@ async def test_stop_leaves_no_task_behind(tmp_path: Path, tcp_target: int) -> No
         await runner
     leftover = asyncio.all_tasks() - before - {runner}
     assert leftover == set()
+
+
+@pytest.mark.parametrize(("log_results", "log_level", "written_at"), [
+    ("changes", "info", set()),  # each result at debug: not written at info
+    ("changes", "debug", {"debug"}),
+    ("all", "info", {"info"}),
+])
+async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, log_results: str,
+                                              log_level: str, written_at: set[str]) -> None:
+    (tmp_path / "token").write_text(TOKEN)
+    path = tmp_path / "config.toml"
+    path.write_text(config_text(tmp_path, free_port(), tcp_check("first", tcp_target)
+                                + 'interval = "100ms"\n', log_results=log_results,
+                                log_level=log_level))
+
+    async def run_until_two_results() -> list[dict[str, Any]]:
+        daemon = Daemon(load_config(path))
+        results: list[Result] = []
+        two = asyncio.Event()
+
+        async def listen(result: Result) -> None:
+            results.append(result)
+            if len(results) == 2:
+                two.set()
+
+        daemon.result_listeners.append(listen)
+        with structlog.testing.capture_logs() as logs:
+            # The level filter `monitord run` sets up (kept by capture_logs).
+            structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(
+                LEVELS[log_level]))
+            task = asyncio.create_task(daemon.run())
+            try:
+                await asyncio.wait_for(two.wait(), 10)
+            finally:
+                daemon.request_stop()
+                await task
+        return logs
+
+    saved = structlog.get_config()
+    try:
+        first = await run_until_two_results()
+        # After a restart, the state restored from the store is not a change when found again.
+        second = await run_until_two_results()
+    finally:
+        structlog.configure(**saved)
+    each = [e["log_level"] for e in first if e["event"] == "check_result"]
+    assert set(each) == written_at
+    assert len(each) >= 2 or not written_at
+    # A check's first state is no change (no "from None"), nor is finding it again after a
+    # restart: the state restored from the store is where it starts.
+    assert [e for e in first if e["event"] == "check_state_changed"] == []
+    assert [e for e in second if e["event"] == "check_state_changed"] == []
 
 
 @pytest.mark.parametrize("healthy", [True, False])

@@ -23,7 +23,7 @@ from aiohttp import web
 
 from monitord.compat import timeout
 from tests.conftest import free_port
-from tests.support.daemon import start_daemon
+from tests.support.daemon import on_test_loop, start_daemon
 from tests.support.web import serve
 
 
@@ -114,7 +114,7 @@ def write_config(tmp_path: Path, w: World) -> Path:
 
 async def start(path: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitord", "run", "-c", str(path),
+        sys.executable, "-m", "monitord", "run", "-c", str(on_test_loop(path)),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"})
 

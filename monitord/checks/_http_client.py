@@ -11,17 +11,24 @@ Choices, for a probe rather than a browser:
 * **No cookies, no proxies from the environment**: checks never leak state into each other.
 * **No client-side timeouts**: the check's deadline covers the whole run.
 
-Timings come from aiohttp's public tracing signals (resolve, connection, headers sent) plus
-:class:`~monitord.checks._tls.TimedSSLContext`, which marks the start of the TLS handshake
-inside the connection step.
+Timings: the probe of the run (:func:`timing`) is moved from stage to stage by the session's
+resolver (resolve), its request class (connection made, headers sent) and
+:class:`~monitord.checks._tls.TimedSSLContext` (start of the TLS handshake). aiohttp's tracing
+signals would say the same, but they build a parameter object and await a signal for every
+step of every request — about 0.02 CPU-ms per check, 8 % of aiohttp's own cost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import socket
 import ssl
-from types import SimpleNamespace
+from collections.abc import Iterator
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.connector import Connection
 
 from monitord import __version__
 from monitord.checks._net import os_reason, shared_resolver
@@ -43,7 +50,7 @@ async def shared_session(env: CheckEnv) -> aiohttp.ClientSession:
             limit=0,  # the scheduler caps concurrency, globally and per host
             force_close=True,
             use_dns_cache=False,
-            resolver=resolver,
+            resolver=_TimedResolver(resolver),
         )
         return aiohttp.ClientSession(
             connector=connector,
@@ -51,7 +58,7 @@ async def shared_session(env: CheckEnv) -> aiohttp.ClientSession:
             trust_env=False,
             timeout=aiohttp.ClientTimeout(total=None),
             headers={"User-Agent": USER_AGENT},
-            trace_configs=[_trace_config()],
+            request_class=_TimedRequest,
         )
 
     async def close(session: aiohttp.ClientSession) -> None:
@@ -60,23 +67,53 @@ async def shared_session(env: CheckEnv) -> aiohttp.ClientSession:
     return await env.resource("http.session", make, close)
 
 
-def _trace_config() -> aiohttp.TraceConfig:
-    """Moves the probe passed as ``trace_request_ctx`` from stage to stage."""
-    config = aiohttp.TraceConfig()
+_TIMED: contextvars.ContextVar[Probe | None] = contextvars.ContextVar(
+    "monitord_http_timed", default=None)
 
-    def to(stage: Phase) -> object:
-        async def signal(_session: object, context: SimpleNamespace, _params: object) -> None:
-            probe = context.trace_request_ctx
-            if isinstance(probe, Probe):
-                probe.enter(stage)
 
-        return signal
+@contextlib.contextmanager
+def timing(probe: Probe) -> Iterator[Probe]:
+    """Requests made inside move ``probe`` through resolve, connect, request and response
+    (other users of the session, such as RDAP look-ups, are not timed)."""
+    token = _TIMED.set(probe)
+    try:
+        yield probe
+    finally:
+        _TIMED.reset(token)
 
-    config.on_dns_resolvehost_start.append(to(Phase.RESOLVE))  # type: ignore[arg-type]
-    config.on_dns_resolvehost_end.append(to(Phase.CONNECT))  # type: ignore[arg-type]
-    config.on_connection_create_end.append(to(Phase.REQUEST))  # type: ignore[arg-type]
-    config.on_request_headers_sent.append(to(Phase.RESPONSE))  # type: ignore[arg-type]
-    return config
+
+class _TimedResolver(AbstractResolver):
+    """The shared resolver, marking the resolve stage of the timed probe."""
+
+    def __init__(self, inner: AbstractResolver) -> None:
+        self.inner = inner
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        probe = _TIMED.get()
+        if probe is not None:
+            probe.enter(Phase.RESOLVE)
+        found = await self.inner.resolve(host, port, family)
+        if probe is not None:  # a failure stays in the resolve stage
+            probe.enter(Phase.CONNECT)
+        return found
+
+    async def close(self) -> None:
+        """Nothing: the inner resolver is shared, and closed with the env."""
+
+
+class _TimedRequest(aiohttp.ClientRequest):
+    """``send`` is called once the connection is made (and its TLS handshake done), and
+    returns once the request headers are written: the request and response stages."""
+
+    async def send(self, conn: Connection) -> aiohttp.ClientResponse:
+        probe = _TIMED.get()
+        if probe is not None:
+            probe.enter(Phase.REQUEST)
+        response = await super().send(conn)
+        if probe is not None:
+            probe.enter(Phase.RESPONSE)
+        return response
 
 
 async def read_capped(response: aiohttp.ClientResponse, cap: int) -> tuple[bytes, bool]:

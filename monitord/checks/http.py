@@ -8,6 +8,7 @@ in chunks up to ``max_body`` and never further: a huge body is cut, not buffered
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import replace
 
 import aiohttp
@@ -15,7 +16,7 @@ from yarl import URL
 
 from monitord.checks import _expect_json as expect_json
 from monitord.checks._facts import probe_facts
-from monitord.checks._http_client import classify, read_capped, shared_session
+from monitord.checks._http_client import classify, read_capped, shared_session, timing
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
 from monitord.checks.base import CheckEnv
@@ -76,6 +77,13 @@ class HttpCheck:
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
         headers, auth = await self._credentials()
         probe.begin()
+        with timing(probe):
+            return await self._follow(probe, session, context, headers, auth)
+
+    async def _follow(self, probe: Probe, session: aiohttp.ClientSession,
+                      context: ssl.SSLContext, headers: dict[str, str],
+                      auth: str | None) -> Outcome:
+        spec = self.spec
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
         facts: dict[str, str] = {}  # of the last hop, plus the first redirect target
@@ -85,8 +93,7 @@ class HttpCheck:
                     method, url,
                     headers={**headers, "Authorization": auth}
                     if auth is not None and url.host == self.url.host else headers,
-                    data=body, allow_redirects=False,
-                    ssl=context, trace_request_ctx=probe,
+                    data=body, allow_redirects=False, ssl=context,
                 )
             except (aiohttp.ClientError, OSError) as exc:
                 raise classify(exc, probe) from None

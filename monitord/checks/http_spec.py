@@ -44,10 +44,19 @@ class HttpSpec:
     username: str | None = None
     password: SecretRef | None = None  # with username: HTTP basic authentication
     headers_file: SecretRef | None = None  # "Name: value" lines (e.g. Authorization)
+    # The scheduler asks for the host before every run (its per-host cap): parsed once.
+    _host: str = field(init=False, repr=False, compare=False, default="")
+
+    def __post_init__(self) -> None:
+        try:
+            host = urlsplit(self.url).hostname or ""
+        except ValueError:  # a malformed URL is a config error, reported by parse
+            host = ""
+        object.__setattr__(self, "_host", host)
 
     @property
     def target(self) -> str:
-        return urlsplit(self.url).hostname or ""
+        return self._host
 
     def status_expected(self, status: int) -> bool:
         return any(low <= status <= high for low, high in self.expect_status)

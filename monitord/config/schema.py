@@ -22,6 +22,7 @@ from monitord.config.reader import SecretRef, Table, describe_value, to_str
 CHECK_NAME = re.compile(r"[a-z0-9._-]+")
 LOCATION_NAME = re.compile(r"[a-z0-9._-]+")
 LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")  # Prometheus label name syntax
+EVENT_LOOPS = ("auto", "asyncio", "uvloop")  # [monitord] event_loop (monitord.eventloop)
 # Bounds of interval, retry_interval and timeout: below 100 ms a check is a load generator;
 # beyond 30 days (or 1 h for a timeout) the value is a typo, and a huge one overflows dates.
 SHORTEST = 0.1
@@ -114,6 +115,7 @@ class MonitordSection:
     self_heartbeat: SelfHeartbeat | None = None
     history_raw: float = 48 * 3600.0  # raw results kept this long, then 5-minute rollups
     history_retention: float = 30 * 86400.0
+    event_loop: str = "auto"  # auto | asyncio | uvloop (monitord.eventloop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,7 @@ def parse_monitord(table: Table | None, base_dir: Path) -> MonitordSection:
         self_heartbeat=heartbeat,
         history_raw=table.duration("history_raw", 48 * 3600.0),
         history_retention=table.duration("history_retention", 30 * 86400.0),
+        event_loop=table.choice("event_loop", EVENT_LOOPS, "auto"),
     )
     if section.history_retention < section.history_raw:
         table.error("history_retention", "must be at least history_raw")

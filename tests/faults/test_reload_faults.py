@@ -14,7 +14,7 @@ from aiohttp import web
 
 from tests.conftest import free_port
 from tests.faults.edges import TOKEN, config_text
-from tests.support.daemon import Proc, start_daemon
+from tests.support.daemon import Proc, on_test_loop, start_daemon
 
 
 class Running:
@@ -25,6 +25,7 @@ class Running:
     async def reload(self, text: str, expect: str) -> dict[str, object]:
         since = len(self.proc.lines)
         self.path.write_text(text)
+        on_test_loop(self.path)  # the same loop as at start: no restart-only change
         self.proc.proc.send_signal(signal.SIGHUP)
         return await self.proc.wait_for(expect, since=since)
 

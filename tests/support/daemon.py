@@ -40,7 +40,23 @@ class Proc:
                     return line
 
 
+def on_test_loop(config: Path) -> Path:
+    """Set ``[monitord] event_loop`` in the file to the loop this test run uses, so the
+    daemons of the suite run on the loop CI chose (see tests/conftest.py)."""
+    from tests.conftest import EVENT_LOOP
+
+    line = f'event_loop = "{EVENT_LOOP}"'
+    text = config.read_text()
+    if line in text:  # a test that starts the daemon again on the same file
+        return config
+    head, found, tail = text.partition("[monitord]\n")
+    config.write_text(f"{head}[monitord]\n{line}\n{tail}" if found
+                      else f"[monitord]\n{line}\n{text}")
+    return config
+
+
 async def start_daemon(config: Path) -> Proc:
+    on_test_loop(config)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "monitord", "run", "-c", str(config),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
