@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import suppress
 
 import aiohttp
 import structlog
@@ -37,3 +38,23 @@ async def ping_forever(settings: SelfHeartbeat, clock: Clock,
                 except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     log.warning("self_heartbeat_failed", error=str(exc) or type(exc).__name__)
             await clock.sleep(settings.interval)
+
+
+async def ping_while_configured(current: Callable[[], SelfHeartbeat | None],
+                                changed: asyncio.Event, clock: Clock,
+                                healthy: Callable[[], list[str]]) -> None:
+    """Ping with the settings ``current()`` gives; ``changed`` (set by a reload) restarts
+    the pinger with the new ones, or stops it when they are gone. Until cancelled."""
+    while True:
+        changed.clear()
+        settings = current()
+        if settings is None:
+            await changed.wait()
+            continue
+        pinger = asyncio.create_task(ping_forever(settings, clock, healthy))
+        try:
+            await changed.wait()
+        finally:
+            pinger.cancel()
+            with suppress(asyncio.CancelledError):
+                await pinger

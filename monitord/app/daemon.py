@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import suppress
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,27 +23,33 @@ from monitord.alerting import Alerting
 from monitord.api import server as api_server
 from monitord.api.auth import TokenGate
 from monitord.api.views import Views
+from monitord.app.parts import (
+    CheckState,
+    NewWorld,
+    StartupError,
+    build_checks,
+    build_world,
+    install_signals,
+    warn_restart_only,
+    watchdog,
+)
+from monitord.app.view import DaemonView
 from monitord.checks.base import CheckEnv
-from monitord.checks.kind import Check
-from monitord.checks.registry import KINDS
 from monitord.clock import Clock, SystemClock
 from monitord.compat import TaskGroup
-from monitord.config import summary
-from monitord.config.reader import ConfigError, ConfigInvalid
-from monitord.config.schema import CheckConfig
-from monitord.config.secrets import redact_url, unreadable_secrets
-from monitord.configfile import Config, load_config
+from monitord.config.reader import ConfigInvalid
+from monitord.config.secrets import redact_url
+from monitord.configfile import Config
 from monitord.heartbeat.api import heartbeat_routes
 from monitord.heartbeat.board import RESOURCE as HEARTBEATS
 from monitord.heartbeat.board import HeartbeatBoard
 from monitord.heartbeat.check import HeartbeatSpec
 from monitord.heartbeat.deadlines import drive_deadlines
-from monitord.heartbeat.self_ping import ping_forever
+from monitord.heartbeat.self_ping import ping_while_configured
 from monitord.history.recorder import HistoryRecorder
 from monitord.history.timeline import IncidentJournal
 from monitord.logs import configure_logging
 from monitord.model import Result, Status
-from monitord.notify.outbox import Outbox, ReceiverStats
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
@@ -59,32 +61,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("monitord")
 GC_THRESHOLDS = (20_000, 20, 20)  # young, middle, old: see Daemon.run
-
-@dataclass(frozen=True)
-class NewWorld:
-    """What a reload builds before it swaps anything in."""
-
-    config: Config
-    checks: list[tuple[CheckConfig, Check]]
-    token: str | None
-    outbox: Outbox | None
-
-
-class StartupError(Exception):
-    """The daemon cannot start (a port cannot be bound…); the message says why."""
-
-
-def build_checks(config: Config, env: CheckEnv) -> list[tuple[CheckConfig, Check]]:
-    return [(c, KINDS[c.type].build(c, env)) for c in config.local_checks()]
-
-
-@dataclass
-class CheckState:
-    """What the daemon knows of one check right now (for logs, the API and the status page)."""
-
-    status: Status | None = None
-    since: datetime | None = None
-    last: dict[str, Result] = field(default_factory=dict)  # per location
 
 
 class Daemon:
@@ -217,54 +193,13 @@ class Daemon:
         token = self.config.api.token
         self.gate = TokenGate(await asyncio.to_thread(token.read) if token else None,
                               self.config.api.anonymous_read)
-        self.store = await Store.open(self.config.monitord.state_dir / "monitord.db")
-        self.alerting = Alerting(self.config, self.clock, self.store)
-        api_runner = None
-        try:
-            await self.alerting.open()
-            self._restore_statuses(self.alerting)
-            self._wire_alerting(self.alerting)
-            self.intake = Intake(self.config, self.clock, self.store, self.ingest_results,
-                                 self.alerting.set_silent)
-            await self.intake.open()
-            await self._open_heartbeats(self.store)
-            await self._open_history(self.store)
-            try:
-                api_runner = await api_server.start(self.config.api,
-                                                    self._api_views(self.alerting), self.gate)
-            except OSError as exc:
-                raise StartupError(f"cannot listen on [api] {self.config.api.listen}: "
-                                   f"{exc.strerror or exc}") from exc
-            await self._start_traps()
-        except BaseException:
-            if api_runner is not None:
-                await api_runner.cleanup()
-            await self.store.close()
-            raise
-        installed = self._install_signals(loop)
+        store = self.store = await Store.open(self.config.monitord.state_dir / "monitord.db")
+        api_runner = await self._open_components(store)
+        installed = install_signals(loop, self.request_stop, self.request_reload)
         gc_thresholds = gc.get_threshold()
         try:
             async with TaskGroup() as group:
-                tasks = [
-                    group.create_task(self.alerting.run(group), name="alerting"),
-                    group.create_task(self.scheduler.run(build_checks(self.config, self.env)),
-                                      name="scheduler"),
-                    group.create_task(self._reload_loop(), name="reload"),
-                    group.create_task(self._watchdog_loop(), name="watchdog"),
-                    group.create_task(self.intake.watch_silence(), name="agent-silence"),
-                ]
-                if self.history is not None:
-                    tasks.append(group.create_task(self.history.run(), name="history"))
-                if self.heartbeat_board is not None:
-                    tasks.append(group.create_task(supervised(
-                        "heartbeat-deadlines", partial(
-                            drive_deadlines, self.heartbeat_board, self.clock,
-                            self._heartbeat_specs, self.scheduler.poke), self.clock),
-                        name="heartbeat-deadlines"))
-                if self.traps is not None:
-                    tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
-                tasks.append(group.create_task(self._self_heartbeat_loop(),
-                                               name="self-heartbeat"))
+                tasks = self._start_tasks(group)
                 checks = len(self.config.local_checks())
                 log.info("started", location=self.config.monitord.location, checks=checks,
                          config=str(self.config_path), event_loop=eventloop.name(loop))
@@ -293,8 +228,65 @@ class Daemon:
             if self.traps is not None:
                 await self.traps.close()
             await self.env.aclose()
-            await self.store.close()
+            await store.close()
         log.info("stopped")
+
+    async def _open_components(self, store: Store) -> web.AppRunner | None:
+        """Alerting (resumed from the store), the agents' intake, heartbeats, history, the
+        API and the trap port; a failure closes what was opened (the store too) and raises.
+        Returns the API's runner, for ``run`` to clean up."""
+        self.alerting = alerting = Alerting(self.config, self.clock, store)
+        api_runner = None
+        try:
+            await alerting.open()
+            self._restore_statuses(alerting)
+            self._wire_alerting(alerting)
+            self.intake = Intake(self.config, self.clock, store, self.ingest_results,
+                                 alerting.set_silent)
+            await self.intake.open()
+            await self._open_heartbeats(store)
+            await self._open_history(store)
+            try:
+                api_runner = await api_server.start(self.config.api,
+                                                    self._api_views(alerting), self.gate)
+            except OSError as exc:
+                raise StartupError(f"cannot listen on [api] {self.config.api.listen}: "
+                                   f"{exc.strerror or exc}") from exc
+            await self._start_traps()
+        except BaseException:
+            if api_runner is not None:
+                await api_runner.cleanup()
+            await store.close()
+            raise
+        return api_runner
+
+    def _start_tasks(self, group: TaskGroup) -> list[asyncio.Task[None]]:
+        """The long-lived tasks, in ``group``; ``run`` cancels them all on a stop."""
+        alerting, intake = self.alerting, self.intake
+        assert alerting is not None  # both opened by _open_components
+        assert intake is not None
+        tasks = [
+            group.create_task(alerting.run(group), name="alerting"),
+            group.create_task(self.scheduler.run(build_checks(self.config, self.env)),
+                              name="scheduler"),
+            group.create_task(self._reload_loop(), name="reload"),
+            group.create_task(watchdog(self.notifier, self.healthy), name="watchdog"),
+            group.create_task(intake.watch_silence(), name="agent-silence"),
+        ]
+        if self.history is not None:
+            tasks.append(group.create_task(self.history.run(), name="history"))
+        if self.heartbeat_board is not None:
+            tasks.append(group.create_task(supervised(
+                "heartbeat-deadlines", partial(
+                    drive_deadlines, self.heartbeat_board, self.clock,
+                    self._heartbeat_specs, self.scheduler.poke), self.clock),
+                name="heartbeat-deadlines"))
+        if self.traps is not None:
+            tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
+        tasks.append(group.create_task(ping_while_configured(
+            lambda: self.config.monitord.self_heartbeat, self._self_heartbeat_changed,
+            self.clock, self.health_problems), name="self-heartbeat"))
+        return tasks
 
     async def _start_traps(self) -> None:
         """Bind the SNMP trap port when configured (pysnmp is imported only then)."""
@@ -332,6 +324,7 @@ class Daemon:
         self.history = await HistoryRecorder.open(store, self.clock, settings.history_raw,
                                                   settings.history_retention)
         self.result_listeners.append(self.history.record)
+
     def _heartbeat_specs(self) -> dict[str, HeartbeatSpec]:
         return {c.name: c.spec for c in self.config.local_checks()
                 if isinstance(c.spec, HeartbeatSpec)}
@@ -359,16 +352,6 @@ class Daemon:
     def request_reload(self) -> None:
         self.reload_requested.set()
 
-    def _install_signals(self, loop: asyncio.AbstractEventLoop) -> list[int]:
-        installed: list[int] = []
-        for sig, action in ((signal.SIGTERM, self.request_stop),
-                            (signal.SIGINT, self.request_stop),
-                            (signal.SIGHUP, self.request_reload)):
-            with suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, action)
-                installed.append(sig)
-        return installed
-
     async def _reload_loop(self) -> None:
         while True:
             await self.reload_requested.wait()
@@ -381,7 +364,7 @@ class Daemon:
         self.notifier.reloading()
         try:
             try:
-                world = await self._build_world()
+                world = await build_world(self.config_path, self.env, self.alerting)
             except ConfigInvalid as exc:
                 for error in exc.errors:
                     log.error("reload_rejected", error=str(error))
@@ -401,19 +384,6 @@ class Daemon:
         finally:
             self.notifier.ready(f"running {len(self.config.local_checks())} checks")
 
-    async def _build_world(self) -> NewWorld:
-        """Everything fallible of a reload, before anything is swapped; raises on any fault."""
-        new = await asyncio.to_thread(load_config, self.config_path)
-        problems = await asyncio.to_thread(unreadable_secrets, new)
-        if problems:
-            raise ConfigInvalid([ConfigError(str(new.file), "", p) for p in problems])
-        token = None
-        if new.api.token is not None:
-            token = await asyncio.to_thread(new.api.token.read)
-        checks = build_checks(new, self.env)
-        outbox = self.alerting.prepare(new) if self.alerting is not None else None
-        return NewWorld(new, checks, token, outbox)
-
     def _reload_failed(self, reason: str, errors: int) -> bool:
         self.reload_failures += 1
         log.error("reload_failed", errors=errors, reason=reason,
@@ -423,7 +393,7 @@ class Daemon:
     def _swap(self, world: NewWorld) -> None:
         """The infallible part: hand the built parts to the running ones."""
         new = world.config
-        self._warn_restart_only(new)
+        warn_restart_only(self.config, new)
         added, removed, changed = self.scheduler.update(world.checks)
         if self.scheduler.set_limits(new.monitord.max_concurrent_checks,
                                      new.monitord.max_checks_per_host):
@@ -444,49 +414,6 @@ class Daemon:
         log.info("reloaded", added=added, removed=removed, changed=changed,
                  checks=len(new.local_checks()))
 
-    def _warn_restart_only(self, new: Config) -> None:
-        old = self.config
-        for what, before, after in (
-            ("monitord.location", old.monitord.location, new.monitord.location),
-            ("monitord.state_dir", old.monitord.state_dir, new.monitord.state_dir),
-            ("monitord.resolvers", old.monitord.resolvers, new.monitord.resolvers),
-            ("monitord.event_loop", old.monitord.event_loop, new.monitord.event_loop),
-            ("api.listen", old.api.listen, new.api.listen),
-            ("snmp_traps", old.snmp_traps, new.snmp_traps),
-        ):
-            if before != after:
-                log.warning("reload_needs_restart", setting=what,
-                            detail="this setting takes effect at the next restart")
-
-    async def _self_heartbeat_loop(self) -> None:
-        """Ping with the current ``[monitord.self_heartbeat]``; a reload that changes it
-        restarts the pinger, one that removes it stops it."""
-        while True:
-            self._self_heartbeat_changed.clear()
-            settings = self.config.monitord.self_heartbeat
-            if settings is None:
-                await self._self_heartbeat_changed.wait()
-                continue
-            pinger = asyncio.create_task(ping_forever(settings, self.clock,
-                                                      self.health_problems))
-            try:
-                await self._self_heartbeat_changed.wait()
-            finally:
-                pinger.cancel()
-                with suppress(asyncio.CancelledError):
-                    await pinger
-
-    async def _watchdog_loop(self) -> None:
-        interval = self.notifier.watchdog_interval
-        if interval is None:
-            await asyncio.get_running_loop().create_future()  # nothing to do until cancelled
-            return
-        while True:
-            # Only a live event loop gets here, so the ping proves the loop is not stuck.
-            if self.healthy():
-                self.notifier.watchdog()
-            await asyncio.sleep(interval / 2)
-
     def healthy(self) -> bool:
         return not self.health_problems()
 
@@ -505,53 +432,3 @@ class Daemon:
             if problem:
                 problems.append(problem)
         return problems
-
-
-class DaemonView:
-    """The daemon as the API reads it (``api.views.Checks`` and ``MetricsSamples``), read
-    anew at each request so that a reload shows at once."""
-
-    def __init__(self, daemon: Daemon, alerting: Alerting) -> None:
-        self._daemon = daemon
-        self._alerting = alerting
-
-    @property
-    def location(self) -> str:
-        return self._daemon.config.monitord.location
-
-    def checks(self) -> tuple[CheckConfig, ...]:
-        """Every enabled check, wherever it runs (agents' results show here too)."""
-        return tuple(c for c in self._daemon.config.checks if c.enabled)
-
-    def results(self) -> Mapping[str, CheckState]:
-        return self._daemon.states
-
-    def describe(self, check: str) -> list[tuple[str, str]] | None:
-        found = next((c for c in self.checks() if c.name == check), None)
-        return summary.describe(found) if found is not None else None
-
-    def maintenance(self, now: datetime) -> list[tuple[str, str]]:
-        return [(m.name, m.explain(now)) for m in self._daemon.config.maintenance
-                if m.active(now)]
-
-    def check_runs(self) -> int:
-        return self._daemon.scheduler.runs
-
-    def checks_in_flight(self) -> int:
-        return self._daemon.scheduler.in_flight
-
-    def scheduler_lag(self, percentile: float) -> float:
-        return self._daemon.scheduler.lag.percentile(percentile)
-
-    def reloads(self) -> int:
-        return self._daemon.reloads
-
-    def reload_failures(self) -> int:
-        return self._daemon.reload_failures
-
-    def receivers(self) -> Mapping[str, ReceiverStats]:
-        return self._alerting.receiver_stats()
-
-    def trap_counters(self) -> Mapping[str, int] | None:
-        traps = self._daemon.traps
-        return traps.stats if traps is not None else None

@@ -1,10 +1,9 @@
-"""Alerting wired into the daemon: results -> qualification -> routing -> grouping -> outbox.
+"""The Alerting class: the edge around the pure core (see the package's docstring).
 
-This is the edge around the pure core: it owns the SQLite store, feeds each result to the
-pipeline, and commits the pipeline's state changes *and* the outbox rows they produce in one
-transaction, so a crash (kill -9 included) neither loses a notification nor repeats one. It
-wakes up for the pipeline's own deadlines (group_wait, repeats, silence ends) and for the
-instants a route's time intervals change (the morning hand-over).
+It resumes the pipeline from the store, feeds it each result, commits what it produced
+(``commit``: one transaction, or kept in memory while the store fails), and runs the loop
+that wakes for the pipeline's deadlines and the routes' changes, the outbox and retention.
+Operator actions and read views are mixed in from :mod:`monitord.alerting.operations`.
 """
 
 from __future__ import annotations
@@ -12,31 +11,29 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
-import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
 from monitord import qualify_store
+from monitord.alerting.operations import Operations
+from monitord.alerting.records import log_events, write_batches
+from monitord.alerting.settings import delivery_settings, qualify_settings
 from monitord.clock import StepWatch
 from monitord.config.schema import CheckConfig
 from monitord.evidence.desk import EvidenceDesk
-from monitord.model import AlertEvent, Evidence, Notification, Result
+from monitord.model import AlertEvent, Notification, Result
 from monitord.notify import outbox as outbox_mod
 from monitord.notify.base import SenderEnv
 from monitord.notify.health import state_unwritable, state_writable
-from monitord.notify.ledger import Finished, Key
 from monitord.notify.outbox import Outbox, ReceiverStats
 from monitord.notify.registry import build_senders
-from monitord.qualify import QualifySettings
 from monitord.qualify.handover import Target
 from monitord.qualify.pipeline import Batch, Pipeline
-from monitord.qualify.silences import Silence
-from monitord.qualify.snapshot import CheckView, IncidentView
 from monitord.route.routes import Router
 from monitord.store import Store
 from monitord.supervise import supervised
@@ -58,15 +55,7 @@ STATS_EVERY = 5.0  # outbox statistics for /metrics and /healthz are refreshed t
 STATE_FLUSH_EVERY = 1.0
 
 
-def qualify_settings(config: Config) -> QualifySettings:
-    a = config.alerting
-    # The engine repeats at the shortest interval any route asks for; the grouper then holds
-    # back repeats that come sooner than a route's own repeat_interval.
-    repeat = min([a.repeat_interval, *(r.repeat_interval for r in config.routes)])
-    return QualifySettings(repeat_interval=repeat, flap_low=a.flap_low, flap_high=a.flap_high)
-
-
-class Alerting:
+class Alerting(Operations):
     """The alerting half of a running daemon.
 
     Error handling: when a commit fails (a full disk, a read-only file system) its batch is
@@ -186,7 +175,7 @@ class Alerting:
         """Log the events, start evidence for confirmed problems, keep the newest diagnosis
         of each open incident for the status page."""
         self.evidence.confirmed(events)
-        _log_events(events)
+        log_events(events)
         for event in events:
             if event.ended_at is None:
                 self.diagnoses[event.incident_id] = event.diagnosis
@@ -230,7 +219,7 @@ class Alerting:
             batches = list(self._unsaved)
             marks = self.outbox.finished_marks() if self.outbox is not None else {}
             try:
-                await self.store.transaction(lambda conn: _write(conn, batches, marks))
+                await self.store.transaction(lambda conn: write_batches(conn, batches, marks))
             except sqlite3.Error as exc:
                 if self.outbox is not None and batch.notifications:
                     self.outbox.remember(batch.notifications)
@@ -352,7 +341,7 @@ class Alerting:
     def prepare(self, config: Config) -> Outbox | None:
         """What a reload to ``config`` must build first (it may raise: a sender's TLS
         context, …): the new outbox when delivery settings changed, else None."""
-        if _delivery(config) == _delivery(self.config):
+        if delivery_settings(config) == delivery_settings(self.config):
             return None
         return self._build_outbox(config)
 
@@ -360,7 +349,7 @@ class Alerting:
         """Swap in a new config: routes, checks, maintenance, settings; senders if changed
         (``outbox``, from :meth:`prepare`, so that nothing fails half-way)."""
         assert self.pipeline is not None
-        if outbox is None and _delivery(config) != _delivery(self.config):
+        if outbox is None and delivery_settings(config) != delivery_settings(self.config):
             outbox = self._build_outbox(config)
         now = self._now()
         self.router = Router(config.routes, config.alerting)
@@ -392,93 +381,3 @@ class Alerting:
                     summary=event.summary, told=others)
         if notes and self.outbox is not None:
             await self.outbox.submit(notes)
-
-    # -- operator actions --------------------------------------------------------------
-
-    async def acknowledge(self, incident: str, by: str, comment: str) -> list[AlertEvent]:
-        assert self.pipeline is not None
-        now = self._now()
-        events = self.pipeline.acknowledge(incident, by, comment, now)
-        await self.commit(now)
-        self._wake.set()
-        return events
-
-    async def add_silence(self, matchers: Sequence[str], starts_at: datetime | None,
-                          ends_at: datetime, by: str, comment: str) -> Any:
-        assert self.pipeline is not None
-        now = self._now()
-        silence = self.pipeline.qualifier.add_silence(matchers, starts_at or now, ends_at, by,
-                                                      comment, now, uuid.uuid4().hex)
-        await self.commit(now)
-        self._wake.set()
-        return silence
-
-    async def expire_silence(self, silence_id: str) -> None:
-        assert self.pipeline is not None
-        now = self._now()
-        self.pipeline.expire_silence(silence_id, now)
-        await self.commit(now)
-        self._wake.set()
-
-    # -- views -------------------------------------------------------------------------------
-
-    def health_problem(self) -> str | None:
-        problem = self._state_problem()
-        if problem is not None:
-            return f"state not writable: {problem}"
-        task = self._outbox_task
-        if task is not None and task.done() and not task.cancelled():
-            return "outbox: delivery workers stopped"
-        stuck = [n for n, s in self._stats.items()
-                 if s.pending and s.oldest_age > self.config.alerting.max_delivery_age]
-        if stuck:
-            return f"outbox: notifications older than max_delivery_age for {', '.join(stuck)}"
-        return None
-
-    def receiver_stats(self) -> dict[str, ReceiverStats]:
-        """The outbox statistics by receiver, as of the last refresh (STATS_EVERY)."""
-        return self._stats
-
-    def incidents(self) -> list[IncidentView]:
-        if self.pipeline is None:
-            return []
-        return self.pipeline.qualifier.incidents()
-
-    def diagnosis(self, incident: str) -> tuple[Sequence[Evidence], Sequence[str]]:
-        """The evidence gathered for an incident and what changed (empty until it settles)."""
-        return self.evidence.incident(incident)
-
-    def silences(self, now: datetime) -> list[Silence]:
-        if self.pipeline is None:
-            return []
-        return self.pipeline.qualifier.silences(now)
-
-    def check_states(self) -> dict[str, CheckView]:
-        if self.pipeline is None:
-            return {}
-        return dict(self.pipeline.qualifier.snapshot(self.clock.now()))
-
-
-def _log_events(events: Sequence[AlertEvent]) -> None:
-    for event in events:
-        log.info("alert_event", kind=event.kind.value, incident=event.incident_id,
-                 check=event.check, status=event.status.name, summary=event.summary,
-                 degraded=event.labels.get("degraded") == "true")
-
-
-def _write(conn: sqlite3.Connection, batches: Sequence[Batch],
-           marks: Mapping[Key, Finished]) -> None:
-    """Batches in the order they were taken (upserts: the newest state wins), their outbox
-    rows, and the outcomes reached from memory while they could not be written."""
-    for batch in batches:
-        qualify_store.write(conn, batch)
-        if batch.notifications:
-            outbox_mod.enqueue(conn, batch.notifications)
-    if marks:
-        outbox_mod.mark_finished(conn, marks)
-
-
-def _delivery(config: Config) -> tuple[object, ...]:
-    """The settings the senders are built from (external_url goes into every message)."""
-    return (config.receivers, config.smtp, config.api.external_url,
-            config.alerting.max_delivery_age, config.alerting.receiver_alert_after)
