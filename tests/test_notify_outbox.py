@@ -256,3 +256,50 @@ async def test_receiver_alert_state_survives_a_restart(tmp_path: Path) -> None:
     assert [e.kind for e in before] == [EventKind.PROBLEM]
     assert [e.kind for e in after] == [EventKind.RECOVERY]
     assert after[0].incident_id == before[0].incident_id
+
+
+async def test_a_clean_stop_records_a_delivery_whose_write_was_cut(tmp_path: Path) -> None:
+    """The receiver took the notification, the stop came while its 'delivered' mark waited
+    for the store: the stop writes the mark, so the next start does not send it again."""
+    import threading
+
+    from monitord.notify.outbox import Outbox
+
+    clock = SystemClock()
+    store = await Store.open(tmp_path / "state.db")
+    await migrate(store)
+    note = notification("hook", event(at=clock.now()), nid="n1")
+    await store.transaction(lambda conn: enqueue(conn, [note]))
+    release, busy = threading.Event(), threading.Event()
+    blockers: list[asyncio.Future[bool]] = []
+    sent = asyncio.Event()
+
+    def hold(conn: object) -> bool:
+        busy.set()
+        return release.wait(10)
+
+    class Taking:  # delivers, with the store thread kept busy: the mark's write must queue
+        name = "hook"
+
+        async def send(self, n: Notification, context: SendContext = NO_CONTEXT
+                       ) -> DeliveryResult:
+            blockers.append(asyncio.ensure_future(store.call(hold)))
+            await asyncio.to_thread(busy.wait, 10)
+            sent.set()
+            return DeliveryResult.delivered()
+
+        async def close(self) -> None:
+            return None
+
+    outbox = Outbox(store, {"hook": Taking()}, clock)  # type: ignore[dict-item]
+    task = asyncio.ensure_future(outbox.run())
+    await asyncio.wait_for(sent.wait(), 10)
+    await asyncio.sleep(0.05)  # the 'delivered' mark now waits behind the busy store
+    task.cancel()  # a clean stop (SIGTERM) cuts that wait short
+    await asyncio.sleep(0.05)
+    release.set()
+    await blockers[0]
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert [(r.id, r.state) for r in await rows(store)] == [("n1", "delivered")]
+    await store.close()

@@ -121,8 +121,16 @@ class Outbox:
                         supervised(f"outbox:{name}", partial(self._worker, name, sender),
                                    self.clock), name=f"outbox:{name}")
         finally:
+            # A clean stop records what was delivered: a mark still in memory (its write was
+            # cut short by the stop) would make the next start send it again.
+            await self._record_all_finished()
             for sender in self.senders.values():
                 await sender.close()
+
+    async def _record_all_finished(self) -> None:
+        marks = dict(self.ledger.finished)
+        if marks:
+            self.recorded(await self._write(lambda conn: mark_finished(conn, marks)) or ())
 
     def wake(self, receivers: Iterable[str] | None = None) -> None:
         """Tell workers that rows were committed (skips the wait for the next poll)."""
