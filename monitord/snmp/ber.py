@@ -43,7 +43,7 @@ _EXCEPTIONS = {0x80: Absent.NO_SUCH_OBJECT, 0x81: Absent.NO_SUCH_INSTANCE,
                0x82: Absent.END_OF_MIB_VIEW}
 _TEXT = (OCTET_STRING, OPAQUE)
 MAX_INTEGER_OCTETS = 9  # a Counter64 with its leading zero
-MAX_SUBID_OCTETS = 5  # 32-bit sub-identifiers
+MAX_SUBID_OCTETS = 5  # 32-bit sub-identifiers take up to five octets
 MAX_OID_LENGTH = 128  # sub-identifiers per OID (RFC 3416)
 
 ERROR_NAMES = (
@@ -190,6 +190,8 @@ def _oid(data: bytes, start: int, stop: int) -> Oid:
             if octets >= MAX_SUBID_OCTETS:
                 raise BerError("OID sub-identifier too large")
             continue
+        if arc > 0xFFFFFFFF:
+            raise BerError("OID sub-identifier above 32 bits")
         arcs.append(arc)
         arc = octets = 0
     if octets or len(arcs) >= MAX_OID_LENGTH:
