@@ -56,7 +56,11 @@ class _Protocol(asyncio.DatagramProtocol):
 
 
 def _address(endpoint: Endpoint) -> Address:
-    return ipaddress.ip_address(endpoint.address).compressed, endpoint.port
+    """The agent's address as the kernel reports a sender (canonical text)."""
+    try:
+        return ipaddress.ip_address(endpoint.address).compressed, endpoint.port
+    except ValueError:  # a scoped IPv6 address ("fe80::1%eth0"): compared as given
+        return endpoint.address, endpoint.port
 
 
 class V2cClient:
