@@ -8,7 +8,9 @@
   (:mod:`~monitord.snmp.receiver`), its socket (:mod:`~monitord.snmp.listener`) and what a
   trap means (:mod:`~monitord.snmp.trapmap`).
 
-Only :mod:`monitord.snmp.session` and :mod:`monitord.snmp.listener` import pysnmp; the other
-modules (OIDs, the evaluation of what was polled, trap interpretation) are plain Python, so a
-configuration without SNMP never loads pysnmp and the decisions are tested without an agent.
+Only :mod:`monitord.snmp.engine` (SNMPv3 polls) and :mod:`monitord.snmp.listener` import
+pysnmp; SNMPv2c polls use our own codec (:mod:`~monitord.snmp.ber`, :mod:`~monitord.snmp.v2c`)
+and the walk (:mod:`~monitord.snmp.session`) is shared by both. The other modules (OIDs, the
+evaluation of what was polled, trap interpretation) are plain Python, so a configuration
+without SNMP never loads pysnmp and the decisions are tested without an agent.
 """

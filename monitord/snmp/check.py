@@ -15,9 +15,9 @@ from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks.base import CheckEnv
 from monitord.config.schema import CheckConfig
 from monitord.model import Outcome, Phase, Status
-from monitord.snmp import interfaces, oids, rate, thresholds
-from monitord.snmp.session import SnmpSession, credentials, make_target, shared_engine
-from monitord.snmp.spec import SnmpSpec, UsmAuth
+from monitord.snmp import interfaces, oids, rate, thresholds, v2c
+from monitord.snmp.session import Requester, SnmpSession, read_secret_for
+from monitord.snmp.spec import CommunityAuth, SnmpSpec, UsmAuth
 from monitord.snmp.uptime import Change, UptimeSample, compare, describe
 from monitord.snmp.values import Absent, Endpoint, as_int
 
@@ -55,18 +55,31 @@ class SnmpCheck:
                        {**outcome.metrics, **self._metrics(probe, session)})
 
     async def _session(self, probe: Probe) -> SnmpSession:
-        auth, engine_key = await credentials(self.spec.auth)
-        engine = await shared_engine(self.env, engine_key)
+        auth = self.spec.auth
+        community = await read_secret_for(auth.community, "community") \
+            if isinstance(auth, CommunityAuth) else None
         addresses = await resolve(self.env, probe, self.spec.host, self.spec.port)
         endpoint = Endpoint(addresses[0][1], self.spec.port, self.attempt_timeout,
                             self.spec.retries)
-        if self._target is None or self._target[0] != endpoint:
-            self._target = (endpoint, await make_target(endpoint))  # reused while unchanged
+        requester: Requester
+        if community is not None:
+            requester = v2c.V2cRequester(await v2c.shared_client(self.env), community, endpoint)
+        else:
+            assert isinstance(auth, UsmAuth)
+            requester = await self._v3_requester(auth, endpoint)
         # The run's deadline is kept in loop time, like the timeout that enforces it.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.config.timeout * 0.95 - probe.elapsed()
-        return SnmpSession(engine, auth, self._target[1], endpoint, self.spec.auth,
-                           lambda: deadline - loop.time())
+        return SnmpSession(requester, endpoint, lambda: deadline - loop.time())
+
+    async def _v3_requester(self, auth: UsmAuth, endpoint: Endpoint) -> Requester:
+        from monitord.snmp import engine  # imports pysnmp: only when SNMPv3 is polled
+
+        data, engine_key = await engine.credentials(auth)
+        shared = await engine.shared_engine(self.env, engine_key)
+        if self._target is None or self._target[0] != endpoint:
+            self._target = (endpoint, await engine.make_target(endpoint))  # reused
+        return engine.PysnmpRequester(shared, data, self._target[1], endpoint, auth)
 
     def _metrics(self, probe: Probe, session: SnmpSession | None) -> dict[str, float]:
         probe.enter(probe.stage)

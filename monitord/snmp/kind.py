@@ -1,8 +1,9 @@
 """The ``snmp`` check kind.
 
 Its keys are parsed by :mod:`monitord.snmp.spec` (no pysnmp); :meth:`Kind.build` imports the
-poller (:mod:`monitord.snmp.check`, which imports pysnmp) the first time an SNMP check is
-built, so a configuration without SNMP never loads pysnmp.
+poller (:mod:`monitord.snmp.check`) the first time an SNMP check is built, and the poller
+imports pysnmp only when it first polls with SNMPv3, so a configuration without SNMP (or with
+SNMPv2c only) never loads pysnmp.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def _build(config: CheckConfig, env: CheckEnv) -> Check:
-    from monitord.snmp.check import SnmpCheck  # imports pysnmp: only when SNMP is used
+    from monitord.snmp.check import SnmpCheck  # only when SNMP is used
 
     return SnmpCheck(config, env)
 

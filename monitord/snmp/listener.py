@@ -21,8 +21,8 @@ from pysnmp.proto import errind
 from pysnmp.proto.api import v2c
 
 from monitord.clock import Clock
+from monitord.snmp.engine import AUTH_PROTOCOLS, PRIV_PROTOCOLS, attach, convert
 from monitord.snmp.oids import SNMP_TRAP_OID
-from monitord.snmp.session import AUTH_PROTOCOLS, PRIV_PROTOCOLS, attach, convert
 from monitord.snmp.trap_config import SnmpTrapsConfig
 from monitord.snmp.trapmap import Trap
 from monitord.snmp.values import Value
