@@ -130,6 +130,9 @@ class Daemonish:
     def trap_counters(self) -> None:
         return None
 
+    def agent_samples(self) -> Mapping[str, object]:
+        return {}
+
 
 def config_file(directory: Path, checks: int) -> Path:
     lines = ['[monitord]\nlocation = "paris"\n', '[api]\nlisten = ""\n',
