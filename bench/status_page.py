@@ -90,6 +90,9 @@ class Daemonish:
     async def acknowledge(self, incident: str, by: str, comment: str) -> Sequence[object]:
         return []
 
+    def diagnosis(self, incident: str) -> tuple[Sequence[object], Sequence[str]]:
+        return (), ()
+
     def silences(self, now: datetime) -> list[object]:
         return []
 
@@ -129,6 +132,9 @@ class Daemonish:
 
     def trap_counters(self) -> None:
         return None
+
+    def agent_samples(self) -> Mapping[str, object]:
+        return {}
 
 
 def config_file(directory: Path, checks: int) -> Path:

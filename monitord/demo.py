@@ -10,14 +10,18 @@ from __future__ import annotations
 import asyncio
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from monitord.clock import SystemClock
+from monitord.model import Evidence
+from monitord.notify.evidence_text import evidence_line
 
 CYCLE = 60.0  # seconds: the shop is healthy, then fails for OUTAGE seconds, then recovers
 OUTAGE = 25.0
 OUTAGE_START = 15.0
+EVIDENCE = ("probe", "target", "status", "detail")
 
 
 class DemoShop:
@@ -51,17 +55,30 @@ async def _mail_banner(reader: asyncio.StreamReader, writer: asyncio.StreamWrite
     writer.close()
 
 
-def _print_notification(payload: dict[str, object]) -> None:
+def notification_text(payload: dict[str, Any]) -> str:
+    """A notification's JSON payload as the console shows it: per incident what was checked,
+    the diagnosis, what changed and the evidence."""
     bar = "=" * 72
     lines = [bar, f"NOTIFICATION to {payload.get('receiver')}: {payload.get('status')}"]
     incidents = payload.get("incidents")
     for incident in incidents if isinstance(incidents, list) else []:
         lines.append(f"  - {incident.get('check')}: {incident.get('state')} "
                      f"{incident.get('status')} - {incident.get('summary')}")
+        if incident.get("target"):
+            described = f" — {incident['description']}" if incident.get("description") else ""
+            lines.append(f"      checked: {incident['target']}{described}")
         if incident.get("diagnosis"):
             lines.append(textwrap.indent(str(incident["diagnosis"]), "      "))
+        if incident.get("changes"):
+            lines.append("      what changed since the last OK result:")
+            lines += [f"        {change}" for change in incident["changes"]]
+        if incident.get("evidence"):
+            lines.append("      evidence:")
+            items = [Evidence(*(str(item.get(k, "")) for k in EVIDENCE))
+                     for item in incident["evidence"]]
+            lines += [f"        {evidence_line(item)}" for item in items]
     lines.append(bar)
-    print("\n".join(lines), flush=True)
+    return "\n".join(lines)
 
 
 def demo_config(state_dir: Path, shop: int, mail: int, sink: int, api: int) -> str:
@@ -126,7 +143,7 @@ async def run_demo(state_dir: Path) -> None:
     sink_app = web.Application(client_max_size=1024 * 1024)
 
     async def receive(request: web.Request) -> web.Response:
-        _print_notification(await request.json())
+        print(notification_text(await request.json()), flush=True)
         return web.json_response({"ok": True})
 
     sink_app.router.add_post("/hook", receive)

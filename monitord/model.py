@@ -9,7 +9,7 @@ for the outbox.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -158,9 +158,10 @@ class LocationState:
     duration: float | None = None  # seconds the newest run took
     stale: bool = False  # too old to count, or its agent is silent
 
-    def describe(self, now: datetime) -> str:
-        """``london CRITICAL connect "connection refused" 12s ago`` or ``paris OK 95 ms``."""
-        text = f"{self.location} {self.status.name}"
+    def describe(self, now: datetime, named: bool = True) -> str:
+        """``london CRITICAL connect "connection refused" 12s ago`` or ``paris OK 95 ms``
+        (without the location's name unless ``named``)."""
+        text = f"{self.location} {self.status.name}" if named else self.status.name
         if self.status is Status.OK:
             if self.duration is not None:
                 text += f" {self.duration * 1000:.0f} ms"
@@ -173,8 +174,12 @@ class LocationState:
 
 def location_table(locations: Sequence[LocationState], now: datetime) -> str:
     """The per-location line of every notification and status view (failing first)."""
-    ordered = sorted(locations, key=lambda s: (s.stale, s.status is Status.OK, s.location))
-    return " · ".join(s.describe(now) for s in ordered)
+    return " · ".join(s.describe(now) for s in ordered_locations(locations))
+
+
+def ordered_locations(locations: Iterable[LocationState]) -> list[LocationState]:
+    """Failing locations first, then OK ones, stale ones last; by name within each."""
+    return sorted(locations, key=lambda s: (s.stale, s.status is Status.OK, s.location))
 
 
 def _age(now: datetime, at: datetime) -> str:

@@ -88,6 +88,9 @@ class Views:
     def trap_counters(self) -> Mapping[str, int] | None:
         return self.traps
 
+    def agent_samples(self) -> Mapping[str, object]:
+        return {}
+
 
 def test_metrics_name_every_sample_and_escape_labels() -> None:
     result = Result("web", "tcp", "paris", Status.CRITICAL, None, "down", {}, T0, 0.25)

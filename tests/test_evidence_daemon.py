@@ -15,6 +15,7 @@ import aiohttp
 from aiohttp import web
 
 from monitord.compat import timeout
+from monitord.demo import notification_text
 from tests.conftest import free_port
 from tests.support.daemon import start_daemon
 from tests.support.dnszones import zone_text
@@ -116,3 +117,8 @@ async def test_moved_name_is_explained_in_the_notification(
                for e in incident["evidence"])
     assert listed[0]["changes"] == incident["changes"]
     assert listed[0]["evidence"] == incident["evidence"]
+    # `monitord demo`'s console sink prints what was checked, the changes and the evidence.
+    printed = notification_text(payloads[0])
+    assert f"checked: http://www.shop.test:{port}/ — the shop's front page" in printed
+    assert "address: 127.0.0.10 → 127.0.0.99" in printed
+    assert f"FAILED connect 127.0.0.99:{port}: Connection refused" in printed

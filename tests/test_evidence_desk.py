@@ -79,7 +79,11 @@ async def test_notification_waits_for_evidence_only_until_the_cut(
     [filled] = sent.events
     assert filled.target == f"http://[redacted]@127.0.0.1:{silent_server}/"
     assert filled.description == "the shop's front page"
-    assert [(e.probe, e.status) for e in filled.evidence] == [
+    # The event's other location (paris, failing) comes first: a result, not a probe.
+    first = filled.evidence[0]
+    assert (first.probe, first.target, first.status) == ("location", "paris", "failed")
+    assert filled.evidence[0].detail.startswith("CRITICAL ")
+    assert [(e.probe, e.status) for e in filled.evidence[1:]] == [
         ("connect", "ok"), ("connect", "ok"), ("http", "unfinished")]
     assert filled.evidence[-1].detail == "not finished within 10s"
     assert filled.changes == ("status: 200 → 503",)

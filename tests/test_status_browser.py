@@ -12,6 +12,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -87,6 +88,16 @@ def drive(run: Running, attacker: str, profile: Path) -> None:
         silence.find_element(By.NAME, "comment").send_keys("deploying a fix")
         silence.find_element(By.CSS_SELECTOR, "button").click()
         wait.until(ec.url_contains("/check/shop-api"))
+
+        def failed_evidence(d: WebDriver) -> list[WebElement]:
+            found = d.find_elements(By.CSS_SELECTOR, ".card.incident ul.evidence li.failed")
+            if not found:  # gathered in the seconds after confirmation: look again
+                d.refresh()
+            return found
+
+        items = wait.until(failed_evidence)
+        assert any("FAILED connect 127.0.0.1:" in i.text and "refused" in i.text
+                   for i in items)
         shot(driver, "check")
 
         driver.get(f"{run.base}/")

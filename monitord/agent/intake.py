@@ -57,6 +57,23 @@ class AgentCounters:
     refused: int = 0  # stamped in the future or beyond the buffer horizon
     dropped: int = 0  # reported by the agent: its buffer overflowed
     duplicates: int = 0  # batches acknowledged again (since start)
+    batches: int = 0  # batches accepted (since start)
+    batches_refused: int = 0  # batches refused: 400, 403, 408, 413 (since start)
+    posted_at: datetime | None = None  # the last accepted batch
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSample:
+    """One agent as /metrics shows it (``api.views.AgentSample``)."""
+
+    accepted: int
+    refused: int
+    dropped: int
+    batches: int
+    replayed: int
+    batches_refused: int
+    posted_at: datetime | None
+    silent: bool
 
 
 class Intake:
@@ -83,9 +100,11 @@ class Intake:
     async def open(self) -> None:
         await self._store.migrate("agents", MIGRATIONS)
         rows = await self._store.call(lambda c: c.execute(
-            "SELECT location, batch, accepted, refused, dropped FROM agent_batches").fetchall())
-        for location, batch, accepted, refused, dropped in rows:
-            self.counters[location] = AgentCounters(batch, accepted, refused, dropped)
+            "SELECT location, batch, accepted, refused, dropped, posted_at FROM agent_batches"
+        ).fetchall())
+        for location, batch, accepted, refused, dropped, posted_at in rows:
+            self.counters[location] = AgentCounters(
+                batch, accepted, refused, dropped, posted_at=datetime.fromisoformat(posted_at))
         await self.reload(self._config)
 
     async def reload(self, config: Config) -> None:
@@ -140,8 +159,22 @@ class Intake:
             except Refused as exc:
                 log.warning("agent_results_refused", location=location, status=exc.status,
                             reason=exc.reason)
+                self.refused(location)
                 return exc.status, {"error": exc.reason}
             return await self._take(location, decoded)
+
+    def refused(self, location: str) -> None:
+        """Count a batch refused as a whole (also by the API: too large, too slow)."""
+        counters = self.counters.get(location)
+        if counters is not None:
+            counters.batches_refused += 1
+
+    def samples(self) -> dict[str, AgentSample]:
+        """Each configured agent's counters, for /metrics."""
+        silent = self.watch.silent
+        return {loc: AgentSample(c.accepted, c.refused, c.dropped, c.batches, c.duplicates,
+                                 c.batches_refused, c.posted_at, loc in silent)
+                for loc, c in sorted(self.counters.items()) if loc in self._agents}
 
     async def _take(self, location: str, decoded: Decoded) -> tuple[int, dict[str, object]]:
         counters = self.counters[location]
@@ -164,6 +197,8 @@ class Intake:
         counters.accepted += len(decoded.results)
         counters.refused += refused
         counters.dropped += decoded.dropped
+        counters.batches += 1
+        counters.posted_at = self._clock.now()
         await self._store.call(lambda c: _save(c, location, counters, self._clock.now()))
         if refused or decoded.dropped:
             log.warning("agent_results_partly_refused", location=location, batch=decoded.batch,

@@ -70,7 +70,11 @@ def agent_routes(app: web.Application, intake: AgentIntake) -> None:
 
     async def results(request: web.Request) -> web.Response:
         location = _location(request, intake)
-        body = await _read_capped(request, location)
+        try:
+            body = await _read_capped(request, location)
+        except web.HTTPException:
+            intake.refused(location)
+            raise
         status, answer = await intake.post_results(location, body)
         return web.json_response(answer, status=status)
 

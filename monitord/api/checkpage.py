@@ -8,16 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from monitord.api import svg, timefmt
-from monitord.api.layout import Viewer, esc, page, when
-from monitord.api.overview import (
-    ack_form,
-    badge,
-    group_of,
-    location_table,
-    percent,
-    silence_form,
-)
+from monitord.api import findings, svg, timefmt
+from monitord.api.layout import Viewer, badge, esc, page, when
+from monitord.api.overview import ack_form, group_of, percent, silence_form
 from monitord.api.views import (
     CheckDescription,
     CheckQualification,
@@ -26,7 +19,7 @@ from monitord.api.views import (
     HistoryBucket,
     IncidentStory,
 )
-from monitord.model import Result
+from monitord.model import Evidence, LocationState, Result
 
 SCALES = (("24 hours", 86400, 1800), ("7 days", 7 * 86400, 3 * 3600),
           ("30 days", 30 * 86400, 86400))
@@ -43,6 +36,8 @@ class CheckPage:
     scales: Sequence[tuple[str, Sequence[HistoryBucket]]]
     stories: Sequence[IncidentStory]
     diagnoses: Mapping[str, str]
+    # By incident: its evidence and what changed (kept for recent incidents, closed too).
+    findings: Mapping[str, tuple[Sequence[Evidence], Sequence[str]]]
     phases: Sequence[str]
 
 
@@ -74,8 +69,9 @@ def _results(last: Mapping[str, Result], now: datetime) -> str:
             f"<th>age</th></tr>{''.join(rows)}</table></div>")
 
 
-def _story(story: IncidentStory, diagnosis: str, last: Mapping[str, Result], now: datetime,
-           viewer: Viewer, back: str) -> str:
+def _story(story: IncidentStory, diagnosis: str, locations: Sequence[LocationState],
+           found: tuple[Sequence[Evidence], Sequence[str]], now: datetime, viewer: Viewer,
+           back: str) -> str:
     inc = story.incident
     open_ = inc.ended_at is None
     span = (f"open for {timefmt.ago((now - inc.started_at).total_seconds())}" if open_ else
@@ -86,9 +82,11 @@ def _story(story: IncidentStory, diagnosis: str, last: Mapping[str, Result], now
     extra = ""
     if open_:
         extra = ((f"<pre>{esc(diagnosis)}</pre>" if diagnosis else "")
-                 + location_table(last, now) + ack_form(inc, viewer, back))
-    # Diagnosis evidence (follow-up probes, what changed) will be shown here per incident.
-    return (f'<div class="card incident{" crit" if open_ else ""}" data-incident="{esc(inc.id)}">'
+                 + findings.location_table(locations, now) + ack_form(inc, viewer, back))
+    # What changed and every finding of the evidence run, for open and closed incidents.
+    extra += findings.changes_block(found[1]) + findings.evidence_block(found[0])
+    return (f'<div class="card incident{" crit" if open_ else ""}" id="incident-{esc(inc.id)}"'
+            f' data-incident="{esc(inc.id)}">'
             f"<div>{badge(inc.status)} <strong>{esc(inc.summary)}</strong> "
             f'<span class="muted">{esc(inc.id)} · {span}</span></div>'
             f'{extra}<ul class="timeline">{entries}</ul></div>')
@@ -116,9 +114,11 @@ def render(view: CheckPage, viewer: Viewer) -> str:
             "</div></div>")
     labels = check.alert_labels()
     service = labels.get("service")
+    locations = findings.locations_of(view.state, seen.last if seen else {})
     stories = "".join(
-        _story(s, view.diagnoses.get(s.incident.id, ""), seen.last if seen else {}, now,
-               viewer, back) for s in view.stories)
+        _story(s, view.diagnoses.get(s.incident.id, ""), locations,
+               view.findings.get(s.incident.id, ((), ())), now, viewer, back)
+        for s in view.stories)
     body = (
         f'<div class="card"><div>{badge(status)} <strong style="font-size:1.3em">'
         f"{esc(check.name)}</strong>{since} "

@@ -13,6 +13,7 @@ from datetime import datetime
 from html import escape
 
 from monitord.api import timefmt
+from monitord.model import Status
 
 REFRESH = 30
 
@@ -69,6 +70,12 @@ dl.config{display:grid;grid-template-columns:max-content 1fr;gap:.2em 1em;margin
 dl.config dt{color:var(--muted)}dl.config dd{margin:0;word-break:break-all}
 .legend span{margin-right:.8em;font-size:.85em}.legend i{display:inline-block;width:.8em;
 height:.8em;border-radius:2px;margin-right:.3em;vertical-align:-1px}
+tr.stale{opacity:.6}.tag{font-size:.8em;color:var(--muted);border:1px solid var(--line);
+border-radius:1em;padding:0 .45em;margin-left:.3em}
+ul.findings{margin:.4em 0;padding-left:1.2em}ul.findings li{margin:.1em 0}
+ul.evidence{font:13px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;list-style:none;
+padding-left:0}ul.evidence li{padding-left:.6em;border-left:3px solid var(--ok)}
+ul.evidence li.failed{border-color:var(--crit)}ul.evidence li.unfinished{border-color:var(--warn)}
 .login{max-width:24em;margin:3em auto}.login label{display:block;margin:.6em 0 .2em}
 .login input{width:100%}.error{color:var(--crit)}
 @media (max-width:720px){.wide{display:none}main{padding:.5em}th,td{padding:.3em .35em}
@@ -109,6 +116,15 @@ class Viewer:
 
 def esc(value: object) -> str:
     return escape(str(value))
+
+
+BADGE = {Status.OK: "b-ok", Status.WARNING: "b-warn", Status.CRITICAL: "b-crit",
+         Status.UNKNOWN: "b-unk", None: "b-none"}
+
+
+def badge(status: Status | None, text: str | None = None) -> str:
+    label = text or (status.name if status is not None else "PENDING")
+    return f'<span class="badge {BADGE[status]}">{esc(label)}</span>'
 
 
 def when(moment: datetime | int, text: str | None = None) -> str:

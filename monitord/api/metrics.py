@@ -7,6 +7,7 @@ Every metric is named and described here; the daemon only hands out the numbers
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from monitord.api.views import Checks, Incidents, MetricsSamples
 from monitord.model import Result, Status
@@ -42,11 +43,13 @@ class Exposition:
         return "\n".join(self._lines) + "\n"
 
 
-def render(checks: Checks, samples: MetricsSamples, incidents: Incidents) -> str:
+def render(checks: Checks, samples: MetricsSamples, incidents: Incidents,
+           now: datetime | None = None) -> str:
     out = Exposition()
     _checks(out, checks)
     _daemon(out, samples)
     _delivery(out, samples)
+    _agents(out, samples, now)
     open_incidents = [i for i in incidents.incidents() if not i.ended_at]
     out.metric("monitord_incidents_open", "gauge", "Open incidents.",
                [({}, len(open_incidents))])
@@ -138,3 +141,33 @@ def _traps(out: Exposition, samples: MetricsSamples) -> None:
         out.metric("monitord_snmp_traps_total", "counter",
                    "SNMP trap receiver counters by outcome.",
                    [({"outcome": k}, float(v)) for k, v in sorted(counters.items())])
+
+
+def _agents(out: Exposition, samples: MetricsSamples, now: datetime | None) -> None:
+    """Per probe agent (central daemon with ``[[agent]]`` tables only)."""
+    agents = samples.agent_samples()
+    if not agents:
+        return
+    out.metric("monitord_agent_results_total", "counter",
+               "Results an agent posted: accepted, refused (stamped in the future or beyond "
+               "buffer_horizon), dropped (its full buffer discarded them); since the state "
+               "database was created.",
+               [({"location": loc, "outcome": outcome}, float(value))
+                for loc, a in agents.items()
+                for outcome, value in (("accepted", a.accepted), ("refused", a.refused),
+                                       ("dropped", a.dropped))])
+    out.metric("monitord_agent_batches_total", "counter",
+               "Result batches an agent posted since start: accepted, replayed (already "
+               "accepted: acknowledged again, not counted), refused (400, 403, 408, 413).",
+               [({"location": loc, "outcome": outcome}, float(value))
+                for loc, a in agents.items()
+                for outcome, value in (("accepted", a.batches), ("replayed", a.replayed),
+                                       ("refused", a.batches_refused))])
+    if now is not None:
+        out.metric("monitord_agent_last_post_seconds", "gauge",
+                   "Seconds since the agent's last accepted batch (absent before its first).",
+                   [({"location": loc}, max(0.0, (now - a.posted_at).total_seconds()))
+                    for loc, a in agents.items() if a.posted_at is not None])
+    out.metric("monitord_agent_silent", "gauge",
+               "1 while the agent is silent (nothing posted for silent_after), else 0.",
+               [({"location": loc}, 1.0 if a.silent else 0.0) for loc, a in agents.items()])

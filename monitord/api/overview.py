@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
-from monitord.api import svg, timefmt
-from monitord.api.layout import Viewer, csrf_field, esc, page, when
+from monitord.api import findings, svg, timefmt
+from monitord.api.layout import Viewer, badge, csrf_field, esc, page, when
 from monitord.api.views import (
     CheckDescription,
     CheckQualification,
@@ -21,11 +21,9 @@ from monitord.api.views import (
     IncidentRecord,
     SilenceRecord,
 )
-from monitord.model import Result, Status
+from monitord.model import Evidence, LocationState, Result, Status
 
 ORDER = {Status.CRITICAL: 0, Status.WARNING: 1, Status.UNKNOWN: 2, None: 3, Status.OK: 4}
-BADGE = {Status.OK: "b-ok", Status.WARNING: "b-warn", Status.CRITICAL: "b-crit",
-         Status.UNKNOWN: "b-unk", None: "b-none"}
 CARD = {Status.CRITICAL: "crit", Status.WARNING: "warn", Status.UNKNOWN: "unk"}
 SILENCE_DURATIONS = ("30m", "1h", "2h", "4h", "8h", "1d", "3d")
 OTHER = "Other checks"
@@ -40,6 +38,8 @@ class Overview:
     states: Mapping[str, CheckQualification]
     incidents: Sequence[IncidentRecord]  # open ones
     diagnoses: Mapping[str, str]
+    # By open incident: its evidence and what changed (empty while being gathered).
+    findings: Mapping[str, tuple[Sequence[Evidence], Sequence[str]]]
     silences: Sequence[SilenceRecord]  # in force or ahead
     maintenance: Sequence[tuple[str, str]]
     trends: Mapping[str, CheckTrend | None]
@@ -49,11 +49,6 @@ class Overview:
 def group_of(labels: Mapping[str, str]) -> str:
     """The ``service`` label, else the domain of a ``[[domain]]`` check."""
     return labels.get("service") or labels.get("domain") or OTHER
-
-
-def badge(status: Status | None, text: str | None = None) -> str:
-    label = text or (status.name if status is not None else "PENDING")
-    return f'<span class="badge {BADGE[status]}">{esc(label)}</span>'
 
 
 def percent(value: float | None) -> str:
@@ -67,19 +62,6 @@ def location_dots(last: Mapping[str, Result], now: datetime) -> str:
         svg.dot(r.status, f"{loc}: {r.status.name} — {r.summary} "
                           f"({timefmt.ago((now - r.at).total_seconds())} ago)")
         for loc, r in sorted(last.items()))
-
-
-def location_table(last: Mapping[str, Result], now: datetime) -> str:
-    rows = "".join(
-        f"<tr><td>{esc(loc)}</td><td>{badge(r.status)}</td>"
-        f"<td>{esc(r.phase.value if r.phase else '')}</td><td>{esc(r.summary)}</td>"
-        f"<td class=num>{when(r.at, timefmt.ago((now - r.at).total_seconds()) + ' ago')}</td>"
-        f"</tr>"
-        for loc, r in sorted(last.items()))
-    if not rows:
-        return ""
-    return ('<div class="scroll"><table><tr><th>location</th><th>status</th><th>phase</th>'
-            f"<th>summary</th><th>age</th></tr>{rows}</table></div>")
 
 
 def ack_form(incident: IncidentRecord, viewer: Viewer, back: str) -> str:
@@ -97,8 +79,13 @@ def ack_form(incident: IncidentRecord, viewer: Viewer, back: str) -> str:
             '<button type="submit">Acknowledge</button></form>')
 
 
-def incident_card(incident: IncidentRecord, diagnosis: str, last: Mapping[str, Result],
-                  now: datetime, viewer: Viewer, back: str) -> str:
+def incident_card(incident: IncidentRecord, diagnosis: str,
+                  locations: Sequence[LocationState],
+                  found: tuple[Sequence[Evidence], Sequence[str]], now: datetime,
+                  viewer: Viewer, back: str) -> str:
+    """Short: the summary, the diagnosis, every location's row, what changed and the failed
+    evidence (the rest on the check page)."""
+    href = f"/check/{quote(incident.check)}"
     since = timefmt.ago((now - incident.started_at).total_seconds())
     notes = []
     if incident.held:
@@ -109,12 +96,15 @@ def incident_card(incident: IncidentRecord, diagnosis: str, last: Mapping[str, R
     return (
         f'<div class="card incident {CARD.get(incident.status, "")}" '
         f'data-incident="{esc(incident.id)}">'
-        f'<div>{badge(incident.status)} <a class="check" href="/check/{quote(incident.check)}">'
+        f'<div>{badge(incident.status)} <a class="check" href="{href}">'
         f"<strong>{esc(incident.check)}</strong></a> "
         f'<span class="muted">for {when(incident.started_at, since)}</span></div>'
         f"<div>{esc(incident.summary)}</div>"
         + (f'<div class="muted">{"; ".join(notes)}</div>' if notes else "")
-        + diag + location_table(last, now) + ack_form(incident, viewer, back) + "</div>")
+        + diag + findings.location_table(locations, now) + findings.changes_block(found[1])
+        + findings.evidence_block(found[0], failed_only=True,
+                                  more=f"{href}#incident-{quote(incident.id)}")
+        + ack_form(incident, viewer, back) + "</div>")
 
 
 def silence_list(silences: Sequence[SilenceRecord], maintenance: Sequence[tuple[str, str]],
@@ -191,9 +181,10 @@ def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[obje
         f'<div><div class="big">{counts[s]}</div>{badge(s)}</div>'
         for s in sorted(counts, key=ORDER.__getitem__))
     incidents = "".join(
-        incident_card(i, view.diagnoses.get(i.id, ""),
-                      (view.results[i.check].last if i.check in view.results else {}),
-                      now, viewer, "/")
+        incident_card(i, view.diagnoses.get(i.id, ""), findings.locations_of(
+            view.states.get(i.check),
+            view.results[i.check].last if i.check in view.results else {}),
+                      view.findings.get(i.id, ((), ())), now, viewer, "/")
         for i in sorted(view.incidents, key=lambda i: (ORDER[i.status], i.started_at)))
     body = [f'<div class="card summary">{tally}</div>',
             f'<h2>Open incidents <span class="meta">({len(view.incidents)})</span></h2>',

@@ -97,6 +97,7 @@ class _Pages:
             results=self.views.checks.results(), states=self.views.states.check_states(),
             incidents=incidents,
             diagnoses={i.id: journal.diagnosis(i.id) for i in incidents} if journal else {},
+            findings={i.id: self.views.incidents.diagnosis(i.id) for i in incidents},
             silences=[s for s in self.views.silences.silences(now) if s.ends_at > now],
             maintenance=self.views.details.maintenance(now) if self.views.details else (),
             trends=self.trends([c.name for c in checks]),
@@ -131,6 +132,8 @@ class _Pages:
             scales=scales, stories=stories,
             diagnoses={s.incident.id: journal.diagnosis(s.incident.id) for s in stories
                        if s.incident.ended_at is None} if journal else {},
+            findings={s.incident.id: self.views.incidents.diagnosis(s.incident.id)
+                      for s in stories},
             phases=history.phases if history is not None else ())
         return web.Response(text=checkpage.render(view, who), content_type=HTML)
 

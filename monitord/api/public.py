@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from monitord.api import svg, timefmt
-from monitord.api.layout import Viewer, esc, page
-from monitord.api.overview import badge, percent
+from monitord.api.layout import Viewer, badge, esc, page
+from monitord.api.overview import percent
 from monitord.api.views import CheckDescription, CheckResults, CheckTrend
 from monitord.model import Status
 

@@ -93,7 +93,8 @@ def build_app(views: Views, gate: TokenGate, request_timeout: float = 10.0,
 
     async def metrics_handler(request: web.Request) -> web.Response:
         gate.require(request, write=False)
-        return web.Response(text=metrics.render(views.checks, views.samples, views.incidents),
+        return web.Response(text=metrics.render(views.checks, views.samples, views.incidents,
+                                                 views.clock.now()),
                             content_type="text/plain", charset="utf-8",
                             headers={"X-Content-Type-Options": "nosniff"})
 

@@ -69,10 +69,15 @@ def location_json(entry: LocationEntry, now: datetime) -> dict[str, Any]:
             "age_s": None if entry.at is None else round((now - entry.at).total_seconds(), 1)}
 
 
+def location_states(entries: Sequence[LocationEntry]) -> list[LocationState]:
+    """The locations that have a result, as the model's per-location table has them."""
+    return [LocationState(e.location, e.status, e.summary, e.at, e.phase, e.duration, e.stale)
+            for e in entries if e.at]
+
+
 def location_table(entries: Sequence[LocationEntry], now: datetime) -> str:
     """``london CRITICAL connect "refused" 12s ago · paris OK 95 ms`` (failing first)."""
-    return model_table([LocationState(e.location, e.status, e.summary, e.at, e.phase,
-                                      e.duration, e.stale) for e in entries if e.at], now)
+    return model_table(location_states(entries), now)
 
 
 def status_json(checks: Checks, states: CheckStates, incidents: Incidents,

@@ -145,6 +145,28 @@ class ReceiverSample(Protocol):
     def failing_since(self) -> datetime | None: ...
 
 
+class AgentSample(Protocol):
+    """One probe agent's counters: results (accepted, refused, dropped by its full buffer),
+    batches (accepted, replayed, refused), when it last posted, whether it is silent."""
+
+    @property
+    def accepted(self) -> int: ...
+    @property
+    def refused(self) -> int: ...
+    @property
+    def dropped(self) -> int: ...
+    @property
+    def batches(self) -> int: ...
+    @property
+    def replayed(self) -> int: ...
+    @property
+    def batches_refused(self) -> int: ...
+    @property
+    def posted_at(self) -> datetime | None: ...
+    @property
+    def silent(self) -> bool: ...
+
+
 class HistoryBucket(Protocol):
     """Results of one span (a 5-minute rollup, or a wider slot of a chart)."""
 
@@ -295,6 +317,10 @@ class MetricsSamples(Protocol):
         """By outcome; None when no SNMP trap receiver runs."""
         ...
 
+    def agent_samples(self) -> Mapping[str, AgentSample]:
+        """By agent location (empty when no ``[[agent]]`` is configured)."""
+        ...
+
 
 class History(Protocol):
     """Result history (``[monitord] history_raw`` / ``history_retention``)."""
@@ -336,6 +362,9 @@ class IncidentLog(Protocol):
 
     def diagnosis(self, incident: str) -> str:
         """The newest diagnosis of an open incident ("" when none is known)."""
+        ...
+
+
 class AgentIntake(Protocol):
     """The central daemon's side of probe agents (``monitord.agent.intake.Intake``)."""
 
@@ -349,6 +378,10 @@ class AgentIntake(Protocol):
 
     async def post_results(self, location: str, body: bytes) -> tuple[int, dict[str, object]]:
         """Decode, validate and take a result batch: the HTTP status and the JSON answer."""
+        ...
+
+    def refused(self, location: str) -> None:
+        """Count a batch the API refused before decoding it (too large, too slow)."""
         ...
 
 

@@ -15,6 +15,7 @@ from monitord.notify.outbox import ReceiverStats
 from monitord.scheduler import Scheduler
 
 if TYPE_CHECKING:
+    from monitord.agent.intake import AgentSample, Intake
     from monitord.snmp.receiver import TrapReceiver
 
 
@@ -27,6 +28,7 @@ class DaemonParts(Protocol):
     reloads: int
     reload_failures: int
     traps: TrapReceiver | None
+    intake: Intake | None
 
 
 class DaemonView:
@@ -77,3 +79,7 @@ class DaemonView:
     def trap_counters(self) -> Mapping[str, int] | None:
         traps = self._daemon.traps
         return traps.stats if traps is not None else None
+
+    def agent_samples(self) -> Mapping[str, AgentSample]:
+        intake = self._daemon.intake
+        return intake.samples() if intake is not None else {}

@@ -28,6 +28,7 @@ from monitord.clock import Clock
 from monitord.config.schema import CheckConfig
 from monitord.evidence import persist
 from monitord.evidence.facts import Fingerprint, changes, fingerprint, merge
+from monitord.evidence.locations import location_evidence
 from monitord.evidence.runner import HostCap, collect
 from monitord.evidence.target import describe_target
 from monitord.model import AlertEvent, EventKind, Evidence, Notification, Result, Status
@@ -135,7 +136,9 @@ class EvidenceDesk:
         key = (config.name, self.env.location)
         baseline = self._baselines.get(key)
         now_facts = merge(self._failing.get(key, {}), collected.facts)
-        run.evidence = collected.evidence
+        # How the other locations see it comes first: "OK from frankfurt" says "a path".
+        run.evidence = location_evidence(event.locations, self.env.location,
+                                         event.at) + collected.evidence
         run.changes = tuple(changes(baseline, now_facts)) if baseline else ()
         log.info("evidence_gathered", incident=event.incident_id, check=config.name,
                  items=len(run.evidence), changes=list(run.changes))
