@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from monitord.history.chunks import DayRollup, RawHour
+from monitord.history.chunks import Accumulator, DayRollup, RawHour, span_sums
 from monitord.history.recorder import FLUSH_EVERY, HistoryRecorder
 from monitord.model import Phase, Result, Status
 from monitord.store import Store
@@ -180,3 +180,28 @@ def test_chunks_round_trip() -> None:
         ts(T0) + 59, Status.CRITICAL, Phase.TLS, 12.5)
     with pytest.raises(ValueError, match="unknown"):
         DayRollup.decode(0, b"\x09junk")
+
+
+def test_packed_day_sums_as_unpacked() -> None:
+    """A day read at start stays packed; its half-hour sums equal the unpacked buckets'."""
+    day = DayRollup(ts(T0))
+    for minute in range(0, 24 * 60, 7):
+        status = Status.CRITICAL if minute % 91 == 0 else Status.OK
+        day.add(ts(T0) + minute * 60, status, 50.0 + minute % 13, (1.0, 2.0, 3.0, 4.0))
+    blob = day.encode()
+    since = ts(T0) + 6 * HOUR
+    packed = span_sums(DayRollup.packed(ts(T0), blob), 1800, since)
+    unpacked = span_sums(DayRollup.decode(ts(T0), blob), 1800, since)
+    assert sorted(packed) == sorted(unpacked) == list(range(since // 1800, (ts(T0) + DAY) // 1800))
+
+    def fields(acc: Accumulator) -> tuple[object, ...]:
+        return (acc.count, acc.failures, acc.worst, round(acc.dmin, 6), round(acc.dsum, 6),
+                round(acc.dmax, 6), [round(p, 6) for p in acc.psum])
+
+    assert [fields(packed[k]) for k in sorted(packed)] == [
+        fields(unpacked[k]) for k in sorted(unpacked)]
+    assert sum(a.failures for a in packed.values()) == sum(
+        1 for m in range(0, 24 * 60, 7) if m >= 6 * 60 and m % 91 == 0)
+    lazy = DayRollup.packed(ts(T0), blob)
+    lazy.add(ts(T0) + 10, Status.OK, 1.0, (0.0,) * 4)  # unpacks, then adds
+    assert lazy.totals() == (day.totals()[0] + 1, day.totals()[1])

@@ -50,7 +50,7 @@ border-radius:1em;font-size:.8em;font-weight:600;color:#fff}
 .s-ok{fill:var(--ok)}.s-warn{fill:var(--warn)}.s-crit{fill:var(--crit)}.s-unk{fill:var(--unk)}
 .s-none{fill:var(--none)}
 .p0{fill:var(--p0);opacity:.55}.p1{fill:var(--p1);opacity:.55}.p2{fill:var(--p2);opacity:.55}
-.p3{fill:var(--p3);opacity:.55}
+.p3{fill:var(--p3);opacity:.55}.ph{opacity:.55}.ph polygon{opacity:1}
 .total{fill:none;stroke:var(--fg);stroke-width:1.2;vector-effect:non-scaling-stroke}
 .scale svg,.service svg.bar{width:100%}.scale{margin-bottom:.8em}
 svg{vertical-align:middle}.dot{margin-right:2px}

@@ -1,17 +1,20 @@
 """``GET /``: open incidents first, then every check grouped by service.
 
-Pure rendering over plain data gathered by ``api.pages``. The SVG of a check (status bar and
-sparkline) is cached by its trend's key, so a 2,000-check page redraws only what changed.
+Pure rendering over plain data gathered by ``api.pages``. The check list is
+``api.checklist``'s, whose rows are cached, so a 2,000-check page redraws only what changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import quote
 
 from monitord.api import findings, svg, timefmt
+from monitord.api.checklist import ORDER, CheckList, RowCache, groups
+from monitord.api.checklist import group_of as group_of
+from monitord.api.checklist import percent as percent
 from monitord.api.layout import Viewer, badge, csrf_field, esc, page, when
 from monitord.api.views import (
     CheckDescription,
@@ -21,12 +24,10 @@ from monitord.api.views import (
     IncidentRecord,
     SilenceRecord,
 )
-from monitord.model import Evidence, LocationState, Result, Status
+from monitord.model import Evidence, LocationState, Status
 
-ORDER = {Status.CRITICAL: 0, Status.WARNING: 1, Status.UNKNOWN: 2, None: 3, Status.OK: 4}
 CARD = {Status.CRITICAL: "crit", Status.WARNING: "warn", Status.UNKNOWN: "unk"}
 SILENCE_DURATIONS = ("30m", "1h", "2h", "4h", "8h", "1d", "3d")
-OTHER = "Other checks"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,22 +47,6 @@ class Overview:
     phases: Sequence[str]
 
 
-def group_of(labels: Mapping[str, str]) -> str:
-    """The ``service`` label, else the domain of a ``[[domain]]`` check."""
-    return labels.get("service") or labels.get("domain") or OTHER
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return '<span class="muted">–</span>'
-    return f"{value * 100:.2f}%" if value < 1 else "100%"
-
-
-def location_dots(last: Mapping[str, Result], now: datetime) -> str:
-    return "".join(
-        svg.dot(r.status, f"{loc}: {r.status.name} — {r.summary} "
-                          f"({timefmt.ago((now - r.at).total_seconds())} ago)")
-        for loc, r in sorted(last.items()))
 
 
 def ack_form(incident: IncidentRecord, viewer: Viewer, back: str) -> str:
@@ -150,33 +135,12 @@ def silence_form(viewer: Viewer, checks: Sequence[str], services: Sequence[str],
             '<button type="submit">Add silence</button></form>')
 
 
-def check_svgs(name: str, trend: CheckTrend | None, phases: Sequence[str],
-               cache: MutableMapping[str, tuple[object, str]]) -> str:
-    if trend is None:
-        return '<td class="muted" colspan="2">no history yet</td>'
-    hit = cache.get(name)
-    if hit is not None and hit[0] == trend.key:
-        return hit[1]
-    html = (f"<td>{svg.status_bar(trend.slots)}</td>"
-            f'<td class="wide">{svg.sparkline(trend.slots, phases)}</td>')
-    cache[name] = (trend.key, html)
-    return html
-
-
-def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[object, str]],
-           ) -> str:
+def render(view: Overview, viewer: Viewer, cache: RowCache) -> str:
     now = view.now
-    groups: dict[str, list[CheckDescription]] = {}
-    for check in view.checks:
-        groups.setdefault(group_of(check.alert_labels()), []).append(check)
-
-    def status(name: str) -> Status | None:
-        seen = view.results.get(name)
-        return seen.status if seen is not None else None
-
+    checks = CheckList(now, view.checks, view.results, view.states, view.trends, view.phases)
     counts: dict[Status | None, int] = {}
     for check in view.checks:
-        counts[status(check.name)] = counts.get(status(check.name), 0) + 1
+        counts[checks.status(check.name)] = counts.get(checks.status(check.name), 0) + 1
     tally = "".join(
         f'<div><div class="big">{counts[s]}</div>{badge(s)}</div>'
         for s in sorted(counts, key=ORDER.__getitem__))
@@ -193,45 +157,10 @@ def render(view: Overview, viewer: Viewer, cache: MutableMapping[str, tuple[obje
             silence_list(view.silences, view.maintenance, now, viewer, "/"),
             silence_form(viewer, [c.name for c in view.checks],
                          sorted({c.alert_labels().get("service", "") for c in view.checks}
-                                - {""}), "/")]
+                                - {""}), "/"),
+            *groups(checks, cache)]
     legend = "".join(f'<span><i class="{svg.PHASE_CLASS[i]}" style="background:var(--p{i})">'
                      f"</i>{esc(p)}</span>" for i, p in enumerate(view.phases[:4]))
-
-    def group_key(item: tuple[str, list[CheckDescription]]) -> tuple[int, bool, str]:
-        name, members = item
-        return (min(ORDER[status(c.name)] for c in members), name == OTHER, name)
-
-    for name, members in sorted(groups.items(), key=group_key):
-        problems = sum(1 for c in members if (status(c.name) or Status.OK).is_problem)
-        meta = (f"{len(members)} check{'s' if len(members) > 1 else ''}"
-                + (f" · {problems} failing" if problems else ""))
-        rows = []
-        for check in sorted(members, key=lambda c: (ORDER[status(c.name)], c.name)):
-            seen = view.results.get(check.name)
-            qual = view.states.get(check.name)
-            trend = view.trends.get(check.name)
-            since = ""
-            if seen is not None and seen.since is not None:
-                since = when(seen.since, timefmt.ago((now - seen.since).total_seconds()))
-            state = f' <span class="muted">{esc(qual.state)}</span>' \
-                if qual is not None and qual.state not in ("ok", "problem") else ""
-            avail = trend.availability if trend is not None else (None, None, None)
-            rows.append(
-                f'<tr data-check="{esc(check.name)}"><td>{badge(status(check.name))}{state}</td>'
-                f'<td><a href="/check/{quote(check.name)}">{esc(check.name)}</a>'
-                f' <span class="muted wide">{esc(check.type)}</span></td>'
-                f'<td class="num wide">{since}</td>'
-                f"<td>{location_dots(seen.last, now) if seen is not None else ''}</td>"
-                + "".join(f'<td class="num{" wide" if i else ""}">{percent(a)}</td>'
-                          for i, a in enumerate(avail))
-                + check_svgs(check.name, trend, view.phases, cache) + "</tr>")
-        body.append(
-            f'<h2>{esc(name)} <span class="meta">{meta}</span></h2><div class="card scroll">'
-            '<table><tr><th>status</th><th>check</th><th class="wide">since</th>'
-            '<th>locations</th>'
-            '<th>24 h</th><th class="wide">7 d</th><th class="wide">30 d</th>'
-            '<th>last 24 h</th><th class="wide">response time</th></tr>'
-            + "".join(rows) + "</table></div>")
     body.append(f'<p class="legend muted">Response time by phase: {legend}'
                 '<span>— mean total</span></p>')
     return page(f"monitord — {view.location}", "".join(body), viewer,

@@ -16,6 +16,7 @@ from aiohttp import web
 
 from monitord.api import checkpage, overview, public
 from monitord.api.auth import TokenGate
+from monitord.api.checklist import RowCache
 from monitord.api.layout import Viewer, esc, page
 from monitord.api.sessions import COOKIE, LIFETIME, Session, SessionBook
 from monitord.api.views import CheckTrend, Views
@@ -57,13 +58,13 @@ def _login_page(next_path: str, error: str = "") -> str:
 
 
 class _Pages:
-    """The page handlers, sharing the browser sessions and the drawing cache."""
+    """The page handlers, sharing the browser sessions and the check list's row cache."""
 
     def __init__(self, gate: TokenGate, views: Views) -> None:
         self.gate = gate
         self.views = views
         self.sessions = SessionBook(views.clock)
-        self.svg_cache: dict[str, tuple[object, str]] = {}
+        self.rows = RowCache()
 
     def viewer(self, request: web.Request) -> Viewer | None:
         session = self.sessions.get(request.cookies.get(COOKIE))
@@ -88,8 +89,7 @@ class _Pages:
         who = self.reader(request)
         now = self.views.clock.now()
         checks = list(self.views.checks.checks())
-        if len(self.svg_cache) > 2 * len(checks) + 100:
-            self.svg_cache.clear()
+        self.rows.trim(len(checks))
         journal = self.views.journal
         incidents = [i for i in self.views.incidents.incidents() if i.ended_at is None]
         view = overview.Overview(
@@ -102,7 +102,7 @@ class _Pages:
             maintenance=self.views.details.maintenance(now) if self.views.details else (),
             trends=self.trends([c.name for c in checks]),
             phases=self.views.history.phases if self.views.history else ())
-        return web.Response(text=overview.render(view, who, self.svg_cache), content_type=HTML)
+        return web.Response(text=overview.render(view, who, self.rows), content_type=HTML)
 
     async def check_page(self, request: web.Request) -> web.Response:
         who = self.reader(request)

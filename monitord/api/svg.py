@@ -90,9 +90,12 @@ def _coarse(slots: Sequence[HistoryBucket], points: int,
 
 
 def sparkline(slots: Sequence[HistoryBucket], phases: Sequence[str], width: int = 160,
-              height: int = 28, points: int = 24) -> str:
+              height: int = 28, points: int = 24, titles: bool = True) -> str:
     """Mean response time (the line) over ``points`` steps, the phases the check measures
-    stacked beneath it. Integer coordinates keep a 2,000-check page small."""
+    stacked beneath it (each phase's title when ``titles``). Integer coordinates keep a
+    2,000-check page small; so does drawing each phase as one area down to the baseline,
+    the tallest first, each opaque in a group made translucent as a whole (``.ph``): every
+    area is its upper edge only, and the bands look as if stacked translucent bands."""
     series = _coarse(slots, points)
     counted = [c for c in series if c[0]]
     if len(counted) < 2:  # one point draws no line
@@ -108,27 +111,27 @@ def sparkline(slots: Sequence[HistoryBucket], phases: Sequence[str], width: int 
         return round(height - 1 - scale * (value if value < top else top))
 
     xs = [round(i * step) for i in range(n)]
-    parts = [f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
-             f'height="{height}" preserveAspectRatio="none" role="img" '
-             f'aria-label="response time, peak {top:.0f} ms">'
-             f"<title>response time: peak mean {top:.0f} ms</title>"]
-    base = [0.0] * n
+    areas = []
+    upper = [0.0] * n
+    corners = f"{xs[-1]},{height - 1} 0,{height - 1}"
     for p, name in enumerate(phases[:len(PHASE_CLASS)]):
         values = [c[2][p] if c[0] and p < len(c[2]) else 0.0 for c in series]
         if not any(values):
             continue
-        upper = [base[i] + values[i] for i in range(n)]
-        points_up = " ".join(f"{xs[i]},{y(upper[i])}" for i in range(n))
-        back = " ".join(f"{xs[i]},{y(base[i])}" for i in reversed(range(n)))
-        parts.append(f'<polygon class="{PHASE_CLASS[p]}" points="{points_up} {back}">'
-                     f"<title>{escape(name)}</title></polygon>")
-        base = upper
+        upper = [upper[i] + values[i] for i in range(n)]
+        edge = " ".join(f"{xs[i]},{y(upper[i])}" for i in range(n))
+        title = f"<title>{escape(name)}</title>" if titles else ""
+        areas.append(f'<polygon class="{PHASE_CLASS[p]}" points="{edge} {corners}">'
+                     f"{title}</polygon>")
     line = " ".join(f"{xs[i]},{y(c[1])}" for i, c in enumerate(series) if c[0])
-    parts.append(f'<polyline class="total" points="{line}"/></svg>')
-    return "".join(parts)
+    return (f'<svg class="spark" viewBox="0 0 {width} {height}" width="{width}" '
+            f'height="{height}" preserveAspectRatio="none" role="img" '
+            f'aria-label="response time, peak {top:.0f} ms">'
+            f"<title>response time: peak mean {top:.0f} ms</title>"
+            + (f'<g class="ph">{"".join(reversed(areas))}</g>' if areas else "")
+            + f'<polyline class="total" points="{line}"/></svg>')
 
 
 def dot(status: Status | None, title: str) -> str:
-    return (f'<svg class="dot" width="12" height="12" role="img" aria-label="{escape(title)}">'
-            f'<title>{escape(title)}</title>'
+    return (f'<svg class="dot" width="12" height="12" role="img"><title>{escape(title)}</title>'
             f'<circle class="{status_class(status)}" cx="6" cy="6" r="5"/></svg>')

@@ -39,6 +39,7 @@ from monitord.history.chunks import (
     encode_rollup,
     failed,
     result_fields,
+    span_sums,
 )
 from monitord.model import Result, Status
 from monitord.store import Store
@@ -141,13 +142,15 @@ class HistoryRecorder:
             by_id[sid].id = sid
         for check, day, count, failures in totals:
             self._totals.setdefault(check, {})[day] = [count, failures]
+        first = (now - DAY) // SLOT * SLOT  # the oldest slot the 24-hour bar shows
         for sid, day, blob in days:
             series = by_id[sid]
-            rollup = series.days[day] = decode_rollup(day, blob)
+            # Kept packed: unpacked when a result for that day arrives (today's, within a
+            # minute), or never (yesterday's, unless a late result comes).
+            rollup = series.days[day] = DayRollup.packed(day, blob)
             slots = self._slots.setdefault(series.check, {})
-            for index, acc in rollup.buckets.items():
-                start = day + index * BUCKET
-                slots.setdefault(start // SLOT, Accumulator()).absorb(acc)
+            for slot, acc in span_sums(rollup, SLOT, first).items():
+                slots.setdefault(slot, Accumulator()).absorb(acc)
         for sid, start, blob in hours:
             if start >= hour - HOUR:
                 by_id[sid].hours[start] = RawHour.decode(start, blob)
