@@ -334,6 +334,14 @@ class Alerting(Operations):
             else:
                 if gone:
                     log.info("retention_pruned", rows=gone, before=cut.isoformat())
+            # Pages freed by this prune, the outbox's and the history's go back to the disk.
+            try:
+                freed = await self.store.reclaim()
+            except sqlite3.Error as exc:
+                log.error("vacuum_failed", error=str(exc))
+            else:
+                if freed:
+                    log.info("database_shrunk", pages=freed)
             await self.clock.sleep(RETENTION_EVERY)
 
     def _start_outbox(self) -> None:
