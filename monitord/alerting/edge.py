@@ -338,7 +338,7 @@ class Alerting(Operations):
             try:
                 freed = await self.store.reclaim()
             except sqlite3.Error as exc:
-                log.error("vacuum_failed", error=str(exc))
+                log.warning("vacuum_failed", error=str(exc))
             else:
                 if freed:
                     log.info("database_shrunk", pages=freed)
