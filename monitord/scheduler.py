@@ -14,6 +14,7 @@ import hashlib
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
 
 import structlog
 
@@ -22,6 +23,7 @@ from monitord.clock import Clock
 from monitord.compat import TaskGroup
 from monitord.config.schema import CheckConfig
 from monitord.model import Result
+from monitord.supervise import Supervision, supervised
 
 log = structlog.get_logger("monitord.scheduler")
 
@@ -104,6 +106,7 @@ class Scheduler:
         self.runs = 0
         self.in_flight = 0
         self.last_activity = clock.monotonic()
+        self.supervision: Supervision | None = None  # told of check loops that failed
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -167,9 +170,12 @@ class Scheduler:
         if self._group is None:
             return  # run() will start it
         offset = spread_offset(entry.config.name, entry.config.interval) if first else 0.0
-        entry.task = self._group.create_task(
-            self._loop(entry, self.clock.monotonic() + offset), name=f"check:{entry.config.name}"
-        )
+        # Supervised: a bug escaping one check's loop restarts that loop after a pause
+        # instead of ending the scheduler's TaskGroup (and with it every other check).
+        name = f"check:{entry.config.name}"
+        entry.task = self._group.create_task(supervised(
+            name, partial(self._loop, entry, self.clock.monotonic() + offset), self.clock,
+            watch=self.supervision), name=name)
 
     def _stop(self, entry: _Entry) -> None:
         if entry.task is not None:

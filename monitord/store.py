@@ -16,7 +16,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TypeVar
 
+import structlog
+
 T = TypeVar("T")
+log = structlog.get_logger("monitord.store")
+AUTO_VACUUM_INCREMENTAL = 2  # PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental
 
 Migration = Callable[[sqlite3.Connection], None] | str
 
@@ -70,7 +74,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
         try:
+            if not existed:  # before anything is written, or it is too late
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             self._check(conn, existed)
+            self._incremental_vacuum(conn)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode survives a process crash (kill -9) without losing a
             # committed transaction; only a power loss may drop the newest ones.
@@ -97,12 +104,41 @@ class Store:
             raise StoreUnusable(f"{self.path}: the state database is damaged "
                                 f"({'; '.join(damage)[:300]}); restore it from a backup")
         # A write, rolled back: fails at once on a read-only file, directory or mount.
-        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        version = int(conn.execute("PRAGMA user_version").fetchall()[0][0])
         conn.execute("BEGIN IMMEDIATE")
         try:
             conn.execute(f"PRAGMA user_version = {version}")
         finally:
             conn.execute("ROLLBACK")
+    def _incremental_vacuum(self, conn: sqlite3.Connection) -> None:
+        """Make the file able to shrink: ``auto_vacuum = INCREMENTAL`` (set by ``_connect``
+        on a new database). A database made by an earlier version (no auto-vacuum) is
+        converted once by a full VACUUM, which needs free space about its own size: when
+        that fails (a full disk) it keeps working as it was and the next start tries again."""
+        if conn.execute("PRAGMA auto_vacuum").fetchall()[0][0] == AUTO_VACUUM_INCREMENTAL:
+            return
+        conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        try:
+            conn.execute("VACUUM")
+        except sqlite3.Error as exc:
+            log.warning("vacuum_failed", path=str(self.path), error=str(exc),
+                        detail="the database cannot shrink until a start converts it")
+
+    async def reclaim(self) -> int:
+        """Hand the free pages (left by deletes) back to the file system: incremental
+        vacuum, then a WAL checkpoint that truncates the file. Returns the pages freed."""
+
+        def run(conn: sqlite3.Connection) -> int:
+            free = int(conn.execute("PRAGMA freelist_count").fetchall()[0][0])
+            if free:
+                # executescript runs the pragma to its end; execute() would step it once,
+                # which frees a single page.
+                conn.executescript("PRAGMA incremental_vacuum;")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            return free
+
+        return await self.call(run)
+
     async def call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run ``fn(connection)`` on the store thread."""
         loop = asyncio.get_running_loop()

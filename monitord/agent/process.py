@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from monitord.model import Result
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
+from monitord.supervise import supervised
 from monitord.systemd import SystemdNotifier
 
 log = structlog.get_logger("monitord.agent")
@@ -80,6 +82,21 @@ class AgentDaemon:
 
     # -- lifecycle ---------------------------------------------------------------------
 
+    def _start_tasks(self, group: TaskGroup, checks: list[tuple[CheckConfig, Check]]
+                     ) -> list[asyncio.Task[None]]:
+        """The long-lived tasks, each supervised: an exception escaping one is logged and
+        it restarts after a pause; it never ends the TaskGroup (and with it every check)."""
+        first = [checks]
+
+        async def schedule() -> None:  # a restart keeps the scheduler's current checks
+            await self.scheduler.run(first.pop() if first else ())
+
+        bodies: dict[str, Callable[[], Awaitable[None]]] = {
+            "scheduler": schedule, "assignment": self._poll_loop, "pump": self._pump,
+            "reload": self._reload_loop}
+        return [group.create_task(supervised(name, body, self.clock), name=name)
+                for name, body in bodies.items()]
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         store = await Store.open(self.config.monitord.state_dir / "agent.db")
@@ -98,10 +115,7 @@ class AgentDaemon:
                     installed.append(sig)
             try:
                 async with TaskGroup() as group:
-                    tasks = [group.create_task(self.scheduler.run(checks), name="scheduler"),
-                             group.create_task(self._poll_loop(), name="assignment"),
-                             group.create_task(self._pump(), name="pump"),
-                             group.create_task(self._reload_loop(), name="reload")]
+                    tasks = self._start_tasks(group, checks)
                     log.info("agent_started", location=self.location, checks=len(checks),
                              central=self.config.central.url)
                     self.notifier.ready(f"agent {self.location}: {len(checks)} checks")

@@ -36,7 +36,7 @@ from monitord.qualify.handover import Target
 from monitord.qualify.pipeline import Batch, Pipeline
 from monitord.route.routes import Router
 from monitord.store import Store
-from monitord.supervise import supervised
+from monitord.supervise import Supervision, supervised
 
 if TYPE_CHECKING:
     from monitord.clock import Clock
@@ -95,6 +95,7 @@ class Alerting(Operations):
         self._state_alert: datetime | None = None  # since when receivers know of it
         self._steps = StepWatch(clock)
         self._retention_task: asyncio.Task[None] | None = None
+        self.supervision: Supervision | None = None  # told of loops that failed
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -285,9 +286,10 @@ class Alerting(Operations):
         self.evidence.group = group
         self._start_outbox()
         self._retention_task = group.create_task(
-            supervised("retention", self._retention, self.clock), name="retention")
+            supervised("retention", self._retention, self.clock, watch=self.supervision),
+            name="retention")
         try:
-            await supervised("alerting", self._loop, self.clock)
+            await supervised("alerting", self._loop, self.clock, watch=self.supervision)
         finally:  # the outbox task lives in the daemon's group but ends with us
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
@@ -332,6 +334,14 @@ class Alerting(Operations):
             else:
                 if gone:
                     log.info("retention_pruned", rows=gone, before=cut.isoformat())
+            # Pages freed by this prune, the outbox's and the history's go back to the disk.
+            try:
+                freed = await self.store.reclaim()
+            except sqlite3.Error as exc:
+                log.warning("vacuum_failed", error=str(exc))
+            else:
+                if freed:
+                    log.info("database_shrunk", pages=freed)
             await self.clock.sleep(RETENTION_EVERY)
 
     def _start_outbox(self) -> None:

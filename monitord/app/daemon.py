@@ -53,7 +53,7 @@ from monitord.model import Result, Status
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
-from monitord.supervise import supervised
+from monitord.supervise import Supervision, supervised
 from monitord.systemd import SystemdNotifier
 
 if TYPE_CHECKING:
@@ -117,6 +117,9 @@ class Daemon:
         self.health_checks: list[Callable[[], str | None]] = []
         self.gate = TokenGate(None, config.api.anonymous_read)  # the token is read by run()
         self._self_heartbeat_changed = asyncio.Event()
+        # Failures of the supervised long-lived tasks (for /healthz and the logs).
+        self.supervision = Supervision()
+        self.scheduler.supervision = self.supervision
 
     # -- results ----------------------------------------------------------------------
 
@@ -261,31 +264,38 @@ class Daemon:
         return api_runner
 
     def _start_tasks(self, group: TaskGroup) -> list[asyncio.Task[None]]:
-        """The long-lived tasks, in ``group``; ``run`` cancels them all on a stop."""
+        """The long-lived tasks, in ``group``; ``run`` cancels them all on a stop. Each is
+        supervised (alerting supervises its own loops): an exception escaping one is logged,
+        shown on /healthz while it waits to restart, and never ends the TaskGroup."""
         alerting, intake = self.alerting, self.intake
         assert alerting is not None  # both opened by _open_components
         assert intake is not None
-        tasks = [
-            group.create_task(alerting.run(group), name="alerting"),
-            group.create_task(self.scheduler.run(build_checks(self.config, self.env)),
-                              name="scheduler"),
-            group.create_task(self._reload_loop(), name="reload"),
-            group.create_task(watchdog(self.notifier, self.healthy), name="watchdog"),
-            group.create_task(intake.watch_silence(), name="agent-silence"),
+        first = [build_checks(self.config, self.env)]
+
+        async def schedule() -> None:  # a restart keeps the scheduler's current checks
+            await self.scheduler.run(first.pop() if first else ())
+
+        bodies: list[tuple[str, Callable[[], Awaitable[None]]]] = [
+            ("scheduler", schedule),
+            ("reload", self._reload_loop),
+            ("watchdog", partial(watchdog, self.notifier, self.healthy)),
+            ("agent-silence", intake.watch_silence),
+            ("self-heartbeat-settings", partial(
+                ping_while_configured, lambda: self.config.monitord.self_heartbeat,
+                self._self_heartbeat_changed, self.clock, self.health_problems,
+                self.supervision)),
         ]
         if self.history is not None:
-            tasks.append(group.create_task(self.history.run(), name="history"))
+            bodies.append(("history", self.history.run))
         if self.heartbeat_board is not None:
-            tasks.append(group.create_task(supervised(
-                "heartbeat-deadlines", partial(
-                    drive_deadlines, self.heartbeat_board, self.clock,
-                    self._heartbeat_specs, self.scheduler.poke), self.clock),
-                name="heartbeat-deadlines"))
+            bodies.append(("heartbeat-deadlines", partial(
+                drive_deadlines, self.heartbeat_board, self.clock, self._heartbeat_specs,
+                self.scheduler.poke)))
         if self.traps is not None:
-            tasks.append(group.create_task(self.traps.serve(), name="snmp-traps"))
-        tasks.append(group.create_task(ping_while_configured(
-            lambda: self.config.monitord.self_heartbeat, self._self_heartbeat_changed,
-            self.clock, self.health_problems), name="self-heartbeat"))
+            bodies.append(("snmp-traps", self.traps.serve))
+        tasks = [group.create_task(alerting.run(group), name="alerting")]
+        tasks += [group.create_task(supervised(name, body, self.clock, watch=self.supervision),
+                                    name=name) for name, body in bodies]
         return tasks
 
     async def _start_traps(self) -> None:
@@ -330,6 +340,7 @@ class Daemon:
                 if isinstance(c.spec, HeartbeatSpec)}
 
     def _wire_alerting(self, alerting: Alerting) -> None:
+        alerting.supervision = self.supervision
         self.result_listeners.append(alerting.on_result)
         alerting.evidence.attach(self.env, self.scheduler.host_cap)
         self.scheduler.next_delay = alerting.next_delay
@@ -428,7 +439,11 @@ class Daemon:
             if idle > 2 * slowest + 60 and self.scheduler.in_flight == 0:
                 problems.append(f"scheduler: no check finished for {idle:.0f}s")
         for check in self.health_checks:
-            problem = check()
+            try:
+                problem = check()
+            except Exception as exc:  # a faulty health check is itself the problem
+                log.exception("health_check_failed")
+                problem = f"health check failed: {type(exc).__name__}: {exc}"
             if problem:
                 problems.append(problem)
-        return problems
+        return problems + self.supervision.problems()

@@ -35,6 +35,9 @@ from monitord.config.schema import CheckConfig
 from monitord.config.secrets import read_secret
 from monitord.model import Outcome, Phase, Status
 
+# Headers of ``headers`` that carry credentials (all of ``headers_file`` do).
+CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
+
 
 class HttpCheck:
     def __init__(self, config: CheckConfig, env: CheckEnv) -> None:
@@ -49,17 +52,22 @@ class HttpCheck:
                          if url.user is not None else None)
         self.url = url.with_user(None) if url.user is not None else url
         self.url_text = str(self.url)  # normalised, as redirect targets are
-        self.headers = dict(self.spec.headers)
+        # Credentials in ``headers`` are kept apart: like those of ``headers_file`` and basic
+        # auth, they go to the check's own origin only, never to a redirect elsewhere.
+        self.headers = {k: v for k, v in self.spec.headers.items()
+                        if k.lower() not in CREDENTIAL_HEADERS}
+        self.secret_headers = {k: v for k, v in self.spec.headers.items()
+                               if k.lower() in CREDENTIAL_HEADERS}
         self.body = self.spec.body.encode() if self.spec.body is not None else None
 
     async def run(self) -> Outcome:
         return await run_probe(self.env.clock.monotonic, self.timeout, self._run)
 
-    async def _credentials(self) -> tuple[dict[str, str], str | None]:
-        """The headers and the basic ``Authorization`` value of this run; secrets are read
-        each run (rotation)."""
+    async def _credentials(self) -> dict[str, str]:
+        """The credential headers of this run (``headers_file``, basic auth, Authorization
+        or Cookie in ``headers``); secrets are read each run (rotation)."""
         spec = self.spec
-        headers, auth = self.headers, self.url_auth
+        headers, auth = self.secret_headers, self.url_auth
         try:
             if spec.headers_file is not None:
                 headers = {**headers, **parse_headers(await read_secret(spec.headers_file))}
@@ -69,20 +77,29 @@ class HttpCheck:
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ProbeFailure(Phase.AUTH, f"cannot read the credentials: {reason}",
                                status=Status.UNKNOWN) from None
-        return headers, auth
+        return {**headers, "Authorization": auth} if auth is not None else headers
+
+    def _trusted(self, url: URL) -> bool:
+        """Whether ``url`` may receive the credentials: the check's own host, port and
+        scheme, or the same host's upgrade from http to https (default ports)."""
+        own = self.url
+        if url.host != own.host:
+            return False
+        return (url.scheme, url.port) == (own.scheme, own.port) or (
+            (own.scheme, url.scheme) == ("http", "https") and own.is_default_port()
+            and url.is_default_port())
 
     async def _run(self, probe: Probe) -> Outcome:
         spec = self.spec
         session = await shared_session(self.env)
         context = await shared_context(self.env, spec.tls.verify, spec.tls.ca_file)
-        headers, auth = await self._credentials()
+        credentials = await self._credentials()
         probe.begin()
         with timing(probe):
-            return await self._follow(probe, session, context, headers, auth)
+            return await self._follow(probe, session, context, credentials)
 
     async def _follow(self, probe: Probe, session: aiohttp.ClientSession,
-                      context: ssl.SSLContext, headers: dict[str, str],
-                      auth: str | None) -> Outcome:
+                      context: ssl.SSLContext, credentials: dict[str, str]) -> Outcome:
         spec = self.spec
         method, body, url = spec.method, self.body, self.url
         visited = [self.url_text]
@@ -91,8 +108,8 @@ class HttpCheck:
             try:
                 response = await session.request(
                     method, url,
-                    headers={**headers, "Authorization": auth}
-                    if auth is not None and url.host == self.url.host else headers,
+                    headers={**self.headers, **credentials} if self._trusted(url)
+                    else self.headers,
                     data=body, allow_redirects=False, ssl=context,
                 )
             except (aiohttp.ClientError, OSError) as exc:

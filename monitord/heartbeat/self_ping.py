@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import suppress
+from functools import partial
 
 import aiohttp
 import structlog
 
 from monitord.clock import Clock
 from monitord.config.schema import SelfHeartbeat
+from monitord.supervise import Supervision, supervised
 
 log = structlog.get_logger("monitord.self_heartbeat")
 
@@ -42,16 +44,21 @@ async def ping_forever(settings: SelfHeartbeat, clock: Clock,
 
 async def ping_while_configured(current: Callable[[], SelfHeartbeat | None],
                                 changed: asyncio.Event, clock: Clock,
-                                healthy: Callable[[], list[str]]) -> None:
+                                healthy: Callable[[], list[str]],
+                                watch: Supervision | None = None) -> None:
     """Ping with the settings ``current()`` gives; ``changed`` (set by a reload) restarts
-    the pinger with the new ones, or stops it when they are gone. Until cancelled."""
+    the pinger with the new ones, or stops it when they are gone. Until cancelled. The
+    pinger is supervised: an unexpected exception (a bug, a health check that raises) is
+    logged and the pings resume after a pause instead of stopping unseen."""
     while True:
         changed.clear()
         settings = current()
         if settings is None:
             await changed.wait()
             continue
-        pinger = asyncio.create_task(ping_forever(settings, clock, healthy))
+        pinger = asyncio.create_task(supervised(
+            "self-heartbeat", partial(ping_forever, settings, clock, healthy), clock,
+            watch=watch))
         try:
             await changed.wait()
         finally:

@@ -8,7 +8,10 @@ time for the same receiver does nothing.
 Delivering: one worker per receiver sends that receiver's rows one at a time, oldest first, so
 a recovery never overtakes its problem. A retryable failure keeps the row at the head of the
 receiver's queue and retries it with exponential backoff and jitter until the notification is
-``max_delivery_age`` old; a permanent failure gives up at once. A row whose send was under way
+``max_delivery_age`` old; a permanent failure gives up at once. That age is real elapsed
+time: each notification's birth is kept on the monotonic clock while the process runs, and a
+step of the wall clock moves the persisted wall times of pending rows with it (so that a
+restart, which only has those, still measures the right age). A row whose send was under way
 when the process died is sent again after the restart (at-least-once delivery; receivers fold
 duplicates by Message-ID, dedup_key or Idempotency-Key).
 """
@@ -28,7 +31,7 @@ from typing import TypeVar
 
 import structlog
 
-from monitord.clock import Clock
+from monitord.clock import Clock, StepWatch
 from monitord.compat import TaskGroup
 from monitord.model import Notification
 from monitord.notify.base import DeliveryResult, SendContext, Sender, Verdict
@@ -43,6 +46,7 @@ from monitord.notify.outbox_sql import (
     mark_finished,
     migrate,
     pending_counts,
+    rebase,
 )
 from monitord.notify.retry import RetryPolicy
 from monitord.store import Store
@@ -104,6 +108,11 @@ class Outbox:
         self.ledger = Ledger()
         self.store_error: str | None = None  # the last write failure, until a write works
         self._on_store_state = on_store_state
+        # Monotonic birth of each notification this process knows (its real age), and the
+        # wall-clock steps not yet applied to the stored rows.
+        self._born: dict[Key, float] = {}
+        self._steps = StepWatch(clock)
+        self._unshifted = 0.0
 
     # -- public ---------------------------------------------------------------------------
 
@@ -154,12 +163,15 @@ class Outbox:
     def remember(self, notifications: Iterable[Notification]) -> None:
         """Deliver these from memory: their commit failed (see :mod:`.ledger`)."""
         batch = list(notifications)
+        self._note_births(batch)
         self.ledger.remember(batch)
         self.wake({n.receiver for n in batch})
 
     def saved(self, notifications: Iterable[Notification]) -> None:
         """A commit holding these succeeded: the database has them now."""
-        self.ledger.saved(list(notifications))
+        batch = list(notifications)
+        self._note_births(batch)
+        self.ledger.saved(batch)
 
     def finished_marks(self) -> dict[Key, Finished]:
         """Outcomes not yet recorded, to write with a commit (see :func:`mark_finished`)."""
@@ -177,6 +189,8 @@ class Outbox:
     def adopt(self, other: Outbox) -> None:
         """Take over the memory of the outbox this one replaces."""
         self.ledger.adopt(other.ledger)
+        self._born.update(other._born)
+        self._unshifted += other._unshifted
 
     async def stats(self) -> dict[str, ReceiverStats]:
         rows = await self.store.call(pending_counts)
@@ -243,6 +257,42 @@ class Outbox:
                           last_error=plan.last_error, due=plan.due)
         return row
 
+    # -- age: real elapsed time ----------------------------------------------------------
+
+    def _note_births(self, batch: Iterable[Notification]) -> None:
+        now, mono = self.clock.now().timestamp(), self.clock.monotonic()
+        for n in batch:
+            self._born.setdefault((n.receiver, n.id),
+                                  mono - max(0.0, now - n.created_at.timestamp()))
+
+    def _age(self, name: str, row: Row) -> float:
+        """Seconds since the notification was created, on the monotonic clock from the
+        first time this process saw it (before: the stored wall time, kept true by
+        :meth:`_absorb_step`)."""
+        mono = self.clock.monotonic()
+        born = self._born.get((name, row.id))
+        if born is None:
+            age = max(0.0, self.clock.now().timestamp() - row.created_at)
+            born = self._born[(name, row.id)] = mono - age
+        return mono - born
+
+    async def _absorb_step(self) -> None:
+        """Notice a step of the wall clock; move the stored wall times of pending rows with
+        it (retried at the next turn when the store cannot be written)."""
+        step = self._steps.step()
+        if step:
+            log.warning("clock_step", component="outbox", seconds=round(step, 3),
+                        detail="delivery ages and retries kept")
+            self._unshifted += step
+        if not self._unshifted:
+            return
+        delta, self._unshifted = self._unshifted, 0.0
+        now, mono = self.clock.now().timestamp(), self.clock.monotonic()
+        created = {key: now - (mono - born) for key, born in self._born.items()}
+        planned = {key: now + (plan.due - mono) for key, plan in self.ledger.plans.items()}
+        if await self._write(lambda conn: rebase(conn, delta, created, planned)) is None:
+            self._unshifted += delta
+
     # -- workers --------------------------------------------------------------------------
 
     async def _worker(self, name: str, sender: Sender) -> None:
@@ -250,6 +300,7 @@ class Outbox:
         while True:
             wakeup.clear()  # before reading, so a commit during the read is not missed
             await self._record_finished(name)
+            await self._absorb_step()
             row = await self._next(name)
             if row is None:
                 await self.clock.wait_until(self.clock.monotonic() + self.poll_interval, wakeup)
@@ -270,7 +321,7 @@ class Outbox:
 
     async def _deliver(self, name: str, sender: Sender, row: Row, now: datetime) -> None:
         bound = log.bind(receiver=name, notification=row.id)
-        age = now.timestamp() - row.created_at
+        age = self._age(name, row)
         if row.notification is None:
             await self._give_up(name, row, f"unreadable outbox row: {row.problem}", now)
             return
@@ -307,14 +358,14 @@ class Outbox:
                       now: datetime) -> None:
         # Memory first: the row is never sent again, whether or not the record is written.
         self.ledger.finish(name, row.id, Finished(state, reason, now.timestamp()))
+        self._born.pop((name, row.id), None)
         await self._record_finished(name)
 
     async def _reschedule(self, name: str, row: Row, result: DeliveryResult, now: datetime,
                           attempt: int) -> None:
-        deadline = row.created_at + self.max_delivery_age
         delay = self.retry.delay(attempt, self._rng, result.retry_after)
         # The last attempt happens at the deadline rather than never.
-        delay = max(0.0, min(delay, deadline - now.timestamp()))
+        delay = max(0.0, min(delay, self.max_delivery_age - self._age(name, row)))
         parts = result.remaining or row.parts
         self.ledger.plans[(name, row.id)] = Plan(attempt, self.clock.monotonic() + delay,
                                                  parts, result.reason)

@@ -162,3 +162,23 @@ def housekeep(conn: sqlite3.Connection, receivers: set[str], now: datetime,
     conn.execute("DELETE FROM outbox_thread WHERE created_at < ?", (stamp - THREAD_RETENTION,))
     return orphans
 
+
+
+def rebase(conn: sqlite3.Connection, step: float, created: Mapping[Key, float],
+           planned: Mapping[Key, float]) -> int:
+    """The wall clock stepped by ``step`` seconds: move the wall times of pending rows with
+    it, so that after a restart their age and next attempt are what really elapsed. Rows this
+    process knows get their exact values (``created``/``planned``: wall times recomputed from
+    the monotonic clock), which also corrects a row written between the step and its notice."""
+    cursor = conn.execute(
+        "UPDATE outbox SET created_at = created_at + ?, next_attempt_at = CASE "
+        "WHEN next_attempt_at > 0 THEN next_attempt_at + ? ELSE 0 END WHERE state = 'pending'",
+        (step, step))
+    conn.executemany(
+        "UPDATE outbox SET created_at = ? WHERE receiver = ? AND id = ? AND state = 'pending'",
+        [(at, receiver, nid) for (receiver, nid), at in created.items()])
+    conn.executemany(
+        "UPDATE outbox SET next_attempt_at = ? WHERE receiver = ? AND id = ? "
+        "AND state = 'pending'",
+        [(at, receiver, nid) for (receiver, nid), at in planned.items()])
+    return cursor.rowcount  # rows moved (the caller tells a failed write by None)

@@ -81,3 +81,30 @@ async def test_a_step_forward_makes_no_heartbeat_late(tmp_path: Path, world: Wor
         assert ("nightly", "problem") not in world.events()
     finally:
         assert await stop(daemon) == 0
+
+
+async def test_a_step_forward_makes_no_delivery_too_old(tmp_path: Path, world: World) -> None:
+    """max_delivery_age follows the time that really passed, also across a restart."""
+    config = write_config(tmp_path / "config.toml", tmp_path / "state", world,
+                          "max_delivery_age = \"1h\"\n")
+    world.hook.script = [503] * 3
+    daemon = await start(config, world)
+    try:
+        world.shop.healthy = False
+        await daemon.wait_for("delivery_retry_scheduled", within=15)
+        world.step(5 * HOUR)
+        await daemon.wait_for("clock_step", component="outbox", within=15)
+        # The retry planned after the step: its row's times were moved with the clock.
+        since = len(daemon.lines)
+        await daemon.wait_for("delivery_retry_scheduled", within=15, since=since)
+    finally:
+        assert await stop(daemon) == 0
+    assert not [line for line in daemon.lines if line.get("event") == "notification_given_up"]
+    daemon = await start(config, world)  # the wall clock still 5 h ahead
+    try:
+        await daemon.wait_for("notification delivered", within=30)
+        assert ("shop", "problem") in world.events()
+        assert not [line for line in daemon.lines
+                    if line.get("event") == "notification_given_up"]
+    finally:
+        assert await stop(daemon) == 0
