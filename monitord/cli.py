@@ -27,7 +27,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 EXITS = {
     "run": "0 clean stop (SIGTERM, SIGINT), 1 cannot start (a port cannot be bound), "
            "2 bad config or unreadable secret",
-    "check-config": "0 valid, 2 invalid (every problem listed, one a line)",
+    "check-config": "0 valid, 2 invalid (every problem listed, one a line); a file with a "
+                    "[central] table is validated as a probe agent's (monitord agent)",
     "probe": "the worst status, Nagios style: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; "
              "2 on a bad config or an unknown --check",
     "routes": "0, 2 on bad input (config, --at, --label, --check)",
@@ -144,10 +145,38 @@ def summary_lines(config: Config) -> list[str]:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    if _is_agent_file(config_path(args)):
+        return _check_agent_config(config_path(args))
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
     print(f"{config.file}: valid")
+    for line in summary_lines(config):
+        print(f"  {line}")
+    return 0
+
+
+def _is_agent_file(path: Path) -> bool:
+    """An agent's file has a ``[central]`` table, which a daemon's file never has."""
+    try:
+        head = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # the daemon's loader reports it
+    return any(line.strip().startswith("[central]") for line in head.splitlines())
+
+
+def _check_agent_config(path: Path) -> int:
+    from monitord.agent.config import load_agent_config, summary_lines
+    from monitord.config.reader import ConfigInvalid
+
+    try:
+        config = load_agent_config(path)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    print(f"{path}: valid (a probe agent's file)")
     for line in summary_lines(config):
         print(f"  {line}")
     return 0
