@@ -133,8 +133,11 @@ def summary_lines(config: Config) -> list[str]:
     return [
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
-        config.expansion.describe(),
-        f"api: {config.api.listen or 'disabled'}",
+        config.expansion.describe() if config.expansion.domains else "domains: none",
+        f"api: {config.api.listen or 'disabled'}"
+        + (" (https)" if config.api.tls_cert_file else ""),
+        "agents: " + (", ".join(f"{a.location} ({len(config.assignment(a.location))} checks)"
+                                for a in config.agents) or "none"),
         "receivers: " + (", ".join(f"{r.name} ({r.type})" for r in config.receivers) or "none")
         + (f"; smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.tls})"
            if config.smtp else ""),
