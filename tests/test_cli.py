@@ -172,7 +172,8 @@ def test_the_example_shows_what_a_real_deployment_uses() -> None:
     assert done.returncode == 0, done.stderr
     assert "agents: london (2 checks), frankfurt (2 checks)" in done.stdout
     assert "api: 0.0.0.0:9300 (https)" in done.stdout
-    assert " icmp" in done.stdout and " nagios" in done.stdout
+    assert " icmp" in done.stdout
+    assert " nagios" in done.stdout
     text = EXAMPLE.read_text()
     for key in ("quorum = 2", "evidence_timeout", "history_retention", "public_status = true",
                 "tls_cert_file"):
@@ -184,4 +185,5 @@ def test_check_config_says_none_rather_than_zero_counts(tmp_path: Path) -> None:
     path.write_text('[[check]]\nname = "x"\ntype = "tcp"\nhost = "127.0.0.1"\nport = 1\n')
     done = monitord("check-config", "-c", str(path))
     assert done.returncode == 0, done.stderr
-    assert "  domains: none\n" in done.stdout and "  agents: none\n" in done.stdout
+    assert "  domains: none\n" in done.stdout
+    assert "  agents: none\n" in done.stdout

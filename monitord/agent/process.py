@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from contextlib import suppress
 from pathlib import Path
 from typing import Any
@@ -40,7 +39,7 @@ from monitord.model import Result
 from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
-from monitord.systemd import SystemdNotifier
+from monitord.systemd import SystemdNotifier, install_signals
 
 log = structlog.get_logger("monitord.agent")
 
@@ -89,13 +88,8 @@ class AgentDaemon:
             await self._connect()
             saved = await self.buffer.load_assignment()
             checks = self._build(json.loads(saved)) if saved else []
-            installed = []
-            for sig, action in ((signal.SIGTERM, self.stop_requested.set),
-                                (signal.SIGINT, self.stop_requested.set),
-                                (signal.SIGHUP, self.reload_requested.set)):
-                with suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(sig, action)
-                    installed.append(sig)
+            installed = install_signals(loop, self.stop_requested.set,
+                                        self.reload_requested.set)
             try:
                 async with TaskGroup() as group:
                     tasks = [group.create_task(self.scheduler.run(checks), name="scheduler"),

@@ -29,7 +29,6 @@ from monitord.app.parts import (
     StartupError,
     build_checks,
     build_world,
-    install_signals,
     warn_restart_only,
     watchdog,
 )
@@ -54,7 +53,7 @@ from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
 from monitord.supervise import supervised
-from monitord.systemd import SystemdNotifier
+from monitord.systemd import SystemdNotifier, install_signals
 
 if TYPE_CHECKING:
     from monitord.snmp.receiver import TrapReceiver

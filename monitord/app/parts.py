@@ -1,12 +1,10 @@
 """The daemon's parts that need no daemon: what a reload builds, the state of a check, the
-errors of a start, the signal handlers, the systemd watchdog."""
+errors of a start, the systemd watchdog."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -82,18 +80,6 @@ def warn_restart_only(old: Config, new: Config) -> None:
         if before != after:
             log.warning("reload_needs_restart", setting=what,
                         detail="this setting takes effect at the next restart")
-
-
-def install_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None],
-                    reload: Callable[[], None]) -> list[int]:
-    """SIGTERM and SIGINT call ``stop``, SIGHUP ``reload``; the signals installed (where the
-    loop cannot install them, none: the caller removes exactly these)."""
-    installed: list[int] = []
-    for sig, action in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload)):
-        with suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, action)
-            installed.append(sig)
-    return installed
 
 
 async def watchdog(notifier: SystemdNotifier, healthy: Callable[[], bool]) -> None:
