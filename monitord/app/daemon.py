@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,7 +88,8 @@ class Daemon:
         self.reload_requested = asyncio.Event()
         self.ready = asyncio.Event()
         self.states: dict[str, CheckState] = {}
-        self._restored: dict[tuple[str, str], Status] = {}  # (check, location) before restart
+        # (check, location) -> the status before a restart, and since when it held
+        self._restored: dict[tuple[str, str], tuple[Status, datetime | None]] = {}
         self._configure_result_logs(config)
         self.reloads = 0
         self.reload_failures = 0
@@ -122,8 +124,8 @@ class Daemon:
     async def handle_result(self, result: Result) -> None:
         state = self.states.get(result.check)
         if state is None:
-            state = self.states[result.check] = CheckState(
-                status=self._restored.pop((result.check, result.location), None))
+            status, since = self._restored.pop((result.check, result.location), (None, None))
+            state = self.states[result.check] = CheckState(status=status, since=since)
         state.last[result.location] = result
         if self._log_each_result:
             # Built only when it is written: at 1,000 results/s its fields cost measurable CPU.
@@ -155,13 +157,16 @@ class Daemon:
         self._log_each_result = self._log_all_results or level == "debug"
 
     def _restore_statuses(self, alerting: Alerting) -> None:
-        """The status each check had before a restart, so that finding it again at the first
-        run is not logged as a change."""
+        """The status each check had before a restart, and since when, so that finding it
+        again at the first run is not logged as a change and `since` survives the restart."""
         here = self.config.monitord.location
         for name, view in alerting.check_states().items():
             for where in view.locations:
                 if where.location == here and where.at is not None:
-                    self._restored[(name, here)] = where.status
+                    # The core keeps the check's since; a location that differs from the
+                    # check's status has held its own at least since its last result.
+                    since = view.since if where.status is view.status else where.at
+                    self._restored[(name, here)] = (where.status, since)
 
     async def ingest_results(self, results: Sequence[Result]) -> None:
         """A probe agent's batch: state changes logged (not every result), alerting fed the
