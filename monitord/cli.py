@@ -241,8 +241,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    status, text = explain_routes(config, args.at, args.label or [], args.check,
-                                  as_json=args.json)
+    at = args.at
+    if at.strip().lower() == "now":  # what happens to an alert right now
+        from datetime import datetime
+
+        at = datetime.now().astimezone().isoformat(timespec="seconds")
+    status, text = explain_routes(config, at, args.label or [], args.check, as_json=args.json)
     if status:
         print(f"monitord routes: {text.rstrip()}", file=sys.stderr)
     else:
@@ -319,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=cmd_probe)
     routes = command("routes", "explain which routes and receivers get an alert at an instant")
     routes.add_argument("--at", required=True, metavar="TIME",
-                        help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00")
+                        help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00, "
+                             "or 'now'")
     routes.add_argument("--label", action="append", metavar="K=V",
                         help="a label of the alert; repeatable. Without --label and --check: "
                              "an alert with no labels, which shows the default route")

@@ -187,3 +187,11 @@ def test_check_config_says_none_rather_than_zero_counts(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "  domains: none\n" in done.stdout
     assert "  agents: none\n" in done.stdout
+
+
+def test_routes_at_now() -> None:
+    done = monitord("routes", "-c", str(EXAMPLE), "--at", "now", "--check", "shop-fr", "--json")
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", decision["at"])
+    assert decision["labels"]["check"] == "shop-fr"
