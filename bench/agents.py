@@ -20,7 +20,6 @@ import io
 import json
 import os
 import random
-import socket
 import sys
 import tempfile
 import textwrap
@@ -29,14 +28,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
+from loopback import free_port
 
 INTERVAL = 10.0
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def write_config(tmp: Path, port: int, checks: int, agents: list[str]) -> Path:

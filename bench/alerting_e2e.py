@@ -17,13 +17,13 @@ import argparse
 import asyncio
 import random
 import resource
-import socket
 import tempfile
 import textwrap
 import time
 from pathlib import Path
 
 from aiohttp import web
+from loopback import free_port
 
 from monitord.app import Daemon
 from monitord.configfile import load_config
@@ -32,11 +32,6 @@ from monitord.model import Result
 
 GROUP_WAIT = 1.0
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -39,6 +39,8 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
+from loopback import free_port, nginx_conf
+
 from monitord.checks import http
 from monitord.checks.base import CheckEnv
 from monitord.checks.kind import Check
@@ -48,32 +50,6 @@ from monitord.config.schema import CheckConfig
 from monitord.model import Result
 from monitord.runner import CheckRunner
 from monitord.scheduler import LagStats, Scheduler
-
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log warn;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{ return 200 "ok\\n"; }}
-    }}
-}}
-"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def serve_aiohttp(port: int) -> None:
@@ -97,7 +73,7 @@ def target() -> Iterator[tuple[str, str]]:
     with tempfile.TemporaryDirectory(prefix="monitord-bench-") as directory:
         if nginx:
             conf = Path(directory, "nginx.conf")
-            conf.write_text(NGINX_CONF.format(dir=directory, port=port))
+            conf.write_text(nginx_conf(directory, port))
             command = [nginx, "-c", str(conf), "-p", directory, "-e", f"{directory}/error.log"]
             kind = "nginx"
         else:

@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiohttp
+from loopback import free_port, nginx_conf
 from yarl import URL
 
 TOKEN = "bench-token"
@@ -54,26 +55,6 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MAX_CHECKS = 20_000
 MAX_RATE = 5_000.0
 MAX_DURATION = 600.0
-
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log warn;
-events {{ worker_connections 8192; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    fastcgi_temp_path {dir}/fastcgi;
-    uwsgi_temp_path {dir}/uwsgi;
-    scgi_temp_path {dir}/scgi;
-    server {{
-        listen 127.0.0.1:{port} backlog=4096;
-        location / {{ return 200 "ok\\n"; }}
-    }}
-}}
-"""
 
 BLACKBOX_CONF = """\
 modules:
@@ -110,11 +91,6 @@ url = "{base}/check/{index}"
 expect_status = [200]
 """
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def cpu_split(pid: int) -> tuple[float, float]:
@@ -455,7 +431,8 @@ def main() -> None:
         if args.keep:
             print(f"files in {directory}")
         web_port, api_port, bb_port = free_port(), free_port(), free_port()
-        (directory / "nginx.conf").write_text(NGINX_CONF.format(dir=directory, port=web_port))
+        (directory / "nginx.conf").write_text(nginx_conf(directory, web_port, connections=8192,
+                                                         error_log="nginx-error.log"))
         nginx_process = stack.enter_context(running(
             [nginx, "-c", str(directory / "nginx.conf"), "-p", str(directory),
              "-e", str(directory / "nginx-error.log")], web_port, "nginx",

@@ -27,7 +27,8 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 EXITS = {
     "run": "0 clean stop (SIGTERM, SIGINT), 1 cannot start (a port cannot be bound), "
            "2 bad config or unreadable secret",
-    "check-config": "0 valid, 2 invalid (every problem listed, one a line)",
+    "check-config": "0 valid, 2 invalid (every problem listed, one a line); a file with a "
+                    "[central] table is validated as a probe agent's (monitord agent)",
     "probe": "the worst status, Nagios style: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; "
              "2 on a bad config or an unknown --check",
     "routes": "0, 2 on bad input (config, --at, --label, --check)",
@@ -132,8 +133,11 @@ def summary_lines(config: Config) -> list[str]:
     return [
         f"monitord: location {config.monitord.location}, state in {config.monitord.state_dir}",
         f"checks: {len(config.checks)} ({types or 'none'}); {local} run at this location",
-        config.expansion.describe(),
-        f"api: {config.api.listen or 'disabled'}",
+        config.expansion.describe() if config.expansion.domains else "domains: none",
+        f"api: {config.api.listen or 'disabled'}"
+        + (" (https)" if config.api.tls_cert_file else ""),
+        "agents: " + (", ".join(f"{a.location} ({len(config.assignment(a.location))} checks)"
+                                for a in config.agents) or "none"),
         "receivers: " + (", ".join(f"{r.name} ({r.type})" for r in config.receivers) or "none")
         + (f"; smtp {config.smtp.host}:{config.smtp.port} ({config.smtp.tls})"
            if config.smtp else ""),
@@ -144,10 +148,38 @@ def summary_lines(config: Config) -> list[str]:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    if _is_agent_file(config_path(args)):
+        return _check_agent_config(config_path(args))
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
     print(f"{config.file}: valid")
+    for line in summary_lines(config):
+        print(f"  {line}")
+    return 0
+
+
+def _is_agent_file(path: Path) -> bool:
+    """An agent's file has a ``[central]`` table, which a daemon's file never has."""
+    try:
+        head = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False  # the daemon's loader reports it
+    return any(line.strip().startswith("[central]") for line in head.splitlines())
+
+
+def _check_agent_config(path: Path) -> int:
+    from monitord.agent.config import load_agent_config, summary_lines
+    from monitord.config.reader import ConfigInvalid
+
+    try:
+        config = load_agent_config(path)
+    except ConfigInvalid as exc:
+        for error in exc.errors:
+            print(error, file=sys.stderr)
+        print(f"{len(exc.errors)} problem(s) found", file=sys.stderr)
+        return EXIT_BAD_CONFIG
+    print(f"{path}: valid (a probe agent's file)")
     for line in summary_lines(config):
         print(f"  {line}")
     return 0
@@ -209,8 +241,12 @@ def cmd_routes(args: argparse.Namespace) -> int:
     config = load_or_report(args)
     if config is None:
         return EXIT_BAD_CONFIG
-    status, text = explain_routes(config, args.at, args.label or [], args.check,
-                                  as_json=args.json)
+    at = args.at
+    if at.strip().lower() == "now":  # what happens to an alert right now
+        from datetime import datetime
+
+        at = datetime.now().astimezone().isoformat(timespec="seconds")
+    status, text = explain_routes(config, at, args.label or [], args.check, as_json=args.json)
     if status:
         print(f"monitord routes: {text.rstrip()}", file=sys.stderr)
     else:
@@ -287,7 +323,8 @@ def build_parser() -> argparse.ArgumentParser:
     probe.set_defaults(func=cmd_probe)
     routes = command("routes", "explain which routes and receivers get an alert at an instant")
     routes.add_argument("--at", required=True, metavar="TIME",
-                        help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00")
+                        help="ISO 8601 with an offset, e.g. 2026-03-30T22:00:00+02:00, "
+                             "or 'now'")
     routes.add_argument("--label", action="append", metavar="K=V",
                         help="a label of the alert; repeatable. Without --label and --check: "
                              "an alert with no labels, which shows the default route")

@@ -126,6 +126,30 @@ def _run(method: str, url: str, token: str | None, body: Any = None) -> Any:
         return None, str(exc)
 
 
+def when(iso: str) -> str:
+    """An API time as people read it: ``2026-12-01 06:11:30 UTC``, not ISO 8601 with
+    microseconds; what does not parse is shown as it came."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    if moment.tzinfo is None:
+        return iso
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def who() -> str:
+    """The operator's login name, recorded with an acknowledgement or a silence."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no $USER/$LOGNAME and no passwd entry (a container)
+        return "cli"
+
+
 def cmd_status(args: argparse.Namespace, config_path: Path) -> int:
     base, token = api_settings(args, config_path)
     data, error = _run("GET", f"{base}/api/v1/status", token)
@@ -137,7 +161,7 @@ def cmd_status(args: argparse.Namespace, config_path: Path) -> int:
     else:
         for check in data.get("checks", []):
             state = check.get("state") or ""
-            since = check.get("since") or ""
+            since = when(check["since"]) if check.get("since") else ""
             print(f"{check['status']:<9} {check['check']:<40} {state:<11} {since}")
             if check.get("location_table"):  # where it fails, from where it works
                 print(f"          {check['location_table']}")
@@ -152,7 +176,7 @@ def cmd_status(args: argparse.Namespace, config_path: Path) -> int:
 
 def cmd_ack(args: argparse.Namespace, config_path: Path) -> int:
     base, token = api_settings(args, config_path)
-    body = {"comment": args.comment or "", "by": os.environ.get("USER", "cli")}
+    body = {"comment": args.comment or "", "by": who()}
     _, error = _run("POST", f"{base}/api/v1/incidents/{args.incident}/ack", token, body)
     if error:
         print(f"monitord ack: {error}", file=sys.stderr)
@@ -168,7 +192,7 @@ def cmd_silence(args: argparse.Namespace, config_path: Path) -> int:
         if error is None:
             for s in data.get("silences", []):
                 state = "active" if s.get("active") else "inactive"
-                print(f"{s['id']}  {state:<8} until {s['ends_at']}  {' '.join(s['matchers'])}"
+                print(f"{s['id']}  {state:<8} until {when(s['ends_at'])}  {' '.join(s['matchers'])}"
                       f"  — {s['created_by']}: {s['comment']}")
     elif args.action == "expire":
         _, error = _run("DELETE", f"{base}/api/v1/silences/{args.id}", token)
@@ -176,7 +200,7 @@ def cmd_silence(args: argparse.Namespace, config_path: Path) -> int:
             print(f"expired {args.id}")
     else:
         body: dict[str, Any] = {"matchers": args.match, "comment": args.comment,
-                                "created_by": os.environ.get("USER", "cli")}
+                                "created_by": who()}
         if args.duration:
             try:
                 parse_duration(args.duration)

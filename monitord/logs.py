@@ -126,5 +126,13 @@ def render_console(_logger: object, _name: str, event: dict[str, Any]) -> str:
 
 
 def _value(value: object) -> str:
+    """A field as the JSON log spells it (``true``, ``["a", "b"]``), not as Python does."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple, dict)):
+        import json
+
+        text = json.dumps(value, ensure_ascii=False, default=str, separators=(",", ":"))
+        return text if not any(c.isspace() for c in text) else f"'{text}'"
     text = str(value)
     return f'"{text}"' if not text or any(c.isspace() or c in '"=' for c in text) else text

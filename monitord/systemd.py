@@ -1,14 +1,22 @@
 """sd_notify over the NOTIFY_SOCKET datagram socket (no libsystemd needed).
 
 Outside systemd (no NOTIFY_SOCKET) every call is a no-op, so the daemon runs the same in a
-terminal, a container or a test.
+terminal, a container or a test. Also the service's signals (stop, reload), the same for the
+daemon and the agent.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import time
+from collections.abc import Callable
+from contextlib import suppress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 class SystemdNotifier:
@@ -54,3 +62,15 @@ class SystemdNotifier:
 
     def status(self, text: str) -> bool:
         return self.notify(f"STATUS={text}")
+
+
+def install_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None],
+                    reload: Callable[[], None]) -> list[int]:
+    """SIGTERM and SIGINT call ``stop``, SIGHUP ``reload``; the signals installed (where the
+    loop cannot install them, none: the caller removes exactly these)."""
+    installed: list[int] = []
+    for sig, action in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload)):
+        with suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, action)
+            installed.append(sig)
+    return installed

@@ -165,3 +165,33 @@ def test_log_events_are_one_documented_snake_case_vocabulary() -> None:
                                 (ROOT / "docs" / "logging.md").read_text(), re.M))
     names = {n for pair in documented for n in pair if n}
     assert found <= names, found - names
+
+
+def test_the_example_shows_what_a_real_deployment_uses() -> None:
+    done = monitord("check-config", "-c", str(EXAMPLE))
+    assert done.returncode == 0, done.stderr
+    assert "agents: london (2 checks), frankfurt (2 checks)" in done.stdout
+    assert "api: 0.0.0.0:9300 (https)" in done.stdout
+    assert " icmp" in done.stdout
+    assert " nagios" in done.stdout
+    text = EXAMPLE.read_text()
+    for key in ("quorum = 2", "evidence_timeout", "history_retention", "public_status = true",
+                "tls_cert_file"):
+        assert key in text, key
+
+
+def test_check_config_says_none_rather_than_zero_counts(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[[check]]\nname = "x"\ntype = "tcp"\nhost = "127.0.0.1"\nport = 1\n')
+    done = monitord("check-config", "-c", str(path))
+    assert done.returncode == 0, done.stderr
+    assert "  domains: none\n" in done.stdout
+    assert "  agents: none\n" in done.stdout
+
+
+def test_routes_at_now() -> None:
+    done = monitord("routes", "-c", str(EXAMPLE), "--at", "now", "--check", "shop-fr", "--json")
+    assert done.returncode == 0, done.stderr
+    decision = json.loads(done.stdout)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", decision["at"])
+    assert decision["labels"]["check"] == "shop-fr"

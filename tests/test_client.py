@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import getpass
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -13,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from monitord.cli import main
+from monitord.client import when
 from tests.conftest import free_port
 from tests.support.daemon import on_test_loop
 
@@ -68,7 +71,11 @@ def test_status_ack_and_silences(daemon: Path, capsys: pytest.CaptureFixture[str
     assert main(["ack", incident["id"], "-c", str(daemon), "--comment", "on it"]) == 0
     assert capsys.readouterr().out == f"acknowledged {incident['id']}\n"
     code, data = status_json(daemon, capsys)
-    assert data["incidents"][0]["acknowledged_by"]
+    assert data["incidents"][0]["acknowledged_by"] == getpass.getuser()  # who, not "cli"
+    assert main(["status", "-c", str(daemon)]) == 1
+    text = capsys.readouterr().out
+    assert " UTC" in text
+    assert not re.search(r"\d\.\d{6}", text), "times read as times, without microseconds"
     assert main(["ack", "no-such-incident", "-c", str(daemon)]) == 2
     assert "no open incident" in capsys.readouterr().err
 
@@ -80,6 +87,7 @@ def test_status_ack_and_silences(daemon: Path, capsys: pytest.CaptureFixture[str
     assert silence_id in listing
     assert "active" in listing
     assert "check=closed-port" in listing
+    assert re.search(r"until \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", listing), listing
     assert main(["silence", "add", "-c", str(daemon), "--match", "check=~(", "--for", "1h",
                  "--comment", "x"]) == 2
     assert main(["silence", "expire", silence_id, "-c", str(daemon)]) == 0
@@ -147,3 +155,10 @@ async def test_api_rejects_oversized_and_malformed_bodies(tmp_path: Path) -> Non
     finally:
         daemon.request_stop()
         await task
+
+
+def test_api_times_are_shown_in_utc_without_microseconds() -> None:
+    assert when("2026-12-01T06:11:30.626419+00:00") == "2026-12-01 06:11:30 UTC"
+    assert when("2026-12-01T08:11:30.5+02:00") == "2026-12-01 06:11:30 UTC"
+    assert when("2026-12-01T06:11:30.1Z") == "2026-12-01 06:11:30 UTC"
+    assert when("soon") == "soon"

@@ -7,6 +7,7 @@ import signal
 import sys
 import textwrap
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -208,6 +209,8 @@ async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, l
                                 + 'interval = "100ms"\n', log_results=log_results,
                                 log_level=log_level))
 
+    since: list[datetime | None] = []
+
     async def run_until_two_results() -> list[dict[str, Any]]:
         daemon = Daemon(load_config(path))
         results: list[Result] = []
@@ -229,6 +232,7 @@ async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, l
             finally:
                 daemon.request_stop()
                 await task
+        since.append(daemon.states["first"].since)
         return logs
 
     saved = structlog.get_config()
@@ -245,6 +249,9 @@ async def test_result_logs_and_restored_state(tmp_path: Path, tcp_target: int, l
     # restart: the state restored from the store is where it starts.
     assert [e for e in first if e["event"] == "check_state_changed"] == []
     assert [e for e in second if e["event"] == "check_state_changed"] == []
+    # ... and since when it holds survives the restart (status shows it, not a blank).
+    assert since[0] is not None
+    assert since[1] == since[0]
 
 
 @pytest.mark.parametrize("healthy", [True, False])

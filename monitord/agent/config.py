@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from monitord.config.reader import ConfigInvalid, Problems, SecretRef, Table, to_str
+from monitord.config.durations import format_duration
+from monitord.config.reader import ConfigInvalid, Problems, SecretRef, Table
 from monitord.config.schema import MonitordSection, parse_monitord
 
 if sys.version_info >= (3, 11):
@@ -76,10 +77,44 @@ def _central(table: Table | None, problems: Problems) -> CentralSection | None:
     token = table.secret("token")
     section = CentralSection(
         url=url.rstrip("/"), token=token or SecretRef(),
-        ca_file=table.optional("ca_file", to_str),
+        ca_file=table.file_path("ca_file"),  # relative: from the agent file's directory
         tls_verify=table.bool("tls_verify", True),
         buffer_max=table.int("buffer_max", 100_000, minimum=100),
         poll=table.duration("poll", 30.0), timeout=table.duration("timeout", 30.0),
     )
     table.finish()
     return section if token is not None else None
+
+
+def unreadable_files(config: AgentFileConfig) -> list[str]:
+    """What the agent cannot start without, one message each (never a secret's value): its
+    token and its private CA, read once at start so a typo is exit 2, not a silent agent."""
+    from monitord.config.secrets import unreadable_secrets
+
+    problems = [f"{config.file}: {problem}" for problem in unreadable_secrets(config)]
+    ca_file = config.central.ca_file
+    if ca_file is not None:
+        import ssl
+
+        try:
+            ssl.create_default_context(cafile=ca_file)
+        except ssl.SSLError as exc:
+            problems.append(f"{config.file}: central.ca_file: {ca_file} holds no usable "
+                            f"certificate: {exc.reason or exc}")
+        except OSError as exc:
+            problems.append(f"{config.file}: central.ca_file: cannot read {ca_file}: "
+                            f"{exc.strerror or exc}")
+    return problems
+
+
+def summary_lines(config: AgentFileConfig) -> list[str]:
+    """One line per section, for ``check-config`` on an agent file."""
+    m, c = config.monitord, config.central
+    tls = ("" if not c.url.startswith("https:") else
+           f", CA {c.ca_file}" if c.ca_file else ", system CAs" if c.tls_verify else
+           ", certificate NOT verified")
+    return [
+        f"agent: location {m.location}, state in {m.state_dir}",
+        f"central: {c.url} (token from {c.token.describe()}{tls}), poll every "
+        f"{format_duration(c.poll)}, buffer up to {c.buffer_max} results",
+    ]

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import signal
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from pathlib import Path
@@ -26,7 +25,7 @@ import structlog
 
 from monitord.agent.batch import encode_batch
 from monitord.agent.buffer import ResultBuffer
-from monitord.agent.config import AgentFileConfig, load_agent_config
+from monitord.agent.config import AgentFileConfig, load_agent_config, unreadable_files
 from monitord.agent.link import CentralUnreachable, Link
 from monitord.checks.base import CheckEnv
 from monitord.checks.kind import Check
@@ -42,7 +41,7 @@ from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
 from monitord.supervise import supervised
-from monitord.systemd import SystemdNotifier
+from monitord.systemd import SystemdNotifier, install_signals
 
 log = structlog.get_logger("monitord.agent")
 
@@ -106,13 +105,8 @@ class AgentDaemon:
             await self._connect()
             saved = await self.buffer.load_assignment()
             checks = self._build(json.loads(saved)) if saved else []
-            installed = []
-            for sig, action in ((signal.SIGTERM, self.stop_requested.set),
-                                (signal.SIGINT, self.stop_requested.set),
-                                (signal.SIGHUP, self.reload_requested.set)):
-                with suppress(NotImplementedError, RuntimeError, ValueError):
-                    loop.add_signal_handler(sig, action)
-                    installed.append(sig)
+            installed = install_signals(loop, self.stop_requested.set,
+                                        self.reload_requested.set)
             try:
                 async with TaskGroup() as group:
                     tasks = self._start_tasks(group, checks)
@@ -196,8 +190,9 @@ class AgentDaemon:
         try:
             answer = await self.link.assignment(self._etag)
         except CentralUnreachable as exc:
-            log.debug("assignment_unavailable", reason=str(exc))
+            self._unreachable(str(exc))  # said once, even when there is nothing to post
             return
+        await self._reachable()
         if answer.status == 304:
             return
         if answer.status != 200:
@@ -261,16 +256,19 @@ class AgentDaemon:
                 with suppress(OSError, KeyError):
                     await self._connect()
                 return False
-            if self.unreachable_since is not None:
-                log.info("central_reachable", buffered=await self.buffer.size(),
-                         dropped=self.buffer.dropped_total,
-                         down_for=round(self.clock.monotonic() - self.unreachable_since, 1))
-                self.unreachable_since = None
+            await self._reachable()
             if answer.status != 200:  # 400/403/413: this batch can never be accepted
                 log.error("batch_refused", batch=out.batch, status=answer.status,
                           results=len(out.bodies), reason=answer.body[:200].decode("replace"))
             await self.buffer.done(out.batch)
             await self._flush_memory()
+
+    async def _reachable(self) -> None:
+        if self.unreachable_since is not None and self.buffer is not None:
+            log.info("central_reachable", buffered=await self.buffer.size(),
+                     dropped=self.buffer.dropped_total,
+                     down_for=round(self.clock.monotonic() - self.unreachable_since, 1))
+            self.unreachable_since = None
 
     def _unreachable(self, reason: str) -> None:
         if self.unreachable_since is None:
@@ -288,6 +286,11 @@ def run_agent(path: Path, log_level: str | None = None) -> int:
     except ConfigInvalid as exc:
         for error in exc.errors:
             print(error, file=sys.stderr)
+        return 2
+    problems = unreadable_files(config)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
         return 2
     configure_logging(config.monitord.log_format, log_level or config.monitord.log_level,
                       scrub=redact_url)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,7 +30,8 @@ from monitord.app.parts import (
     StartupError,
     build_checks,
     build_world,
-    install_signals,
+    run_health_checks,
+    scheduler_problems,
     warn_restart_only,
     watchdog,
 )
@@ -54,7 +56,7 @@ from monitord.runner import CheckRunner
 from monitord.scheduler import Scheduler
 from monitord.store import Store
 from monitord.supervise import Supervision, supervised
-from monitord.systemd import SystemdNotifier
+from monitord.systemd import SystemdNotifier, install_signals
 
 if TYPE_CHECKING:
     from monitord.snmp.receiver import TrapReceiver
@@ -88,7 +90,8 @@ class Daemon:
         self.reload_requested = asyncio.Event()
         self.ready = asyncio.Event()
         self.states: dict[str, CheckState] = {}
-        self._restored: dict[tuple[str, str], Status] = {}  # (check, location) before restart
+        # (check, location) -> the status before a restart, and since when it held
+        self._restored: dict[tuple[str, str], tuple[Status, datetime | None]] = {}
         self._configure_result_logs(config)
         self.reloads = 0
         self.reload_failures = 0
@@ -126,8 +129,8 @@ class Daemon:
     async def handle_result(self, result: Result) -> None:
         state = self.states.get(result.check)
         if state is None:
-            state = self.states[result.check] = CheckState(
-                status=self._restored.pop((result.check, result.location), None))
+            status, since = self._restored.pop((result.check, result.location), (None, None))
+            state = self.states[result.check] = CheckState(status=status, since=since)
         state.last[result.location] = result
         if self._log_each_result:
             # Built only when it is written: at 1,000 results/s its fields cost measurable CPU.
@@ -159,13 +162,16 @@ class Daemon:
         self._log_each_result = self._log_all_results or level == "debug"
 
     def _restore_statuses(self, alerting: Alerting) -> None:
-        """The status each check had before a restart, so that finding it again at the first
-        run is not logged as a change."""
+        """The status each check had before a restart, and since when, so that finding it
+        again at the first run is not logged as a change and `since` survives the restart."""
         here = self.config.monitord.location
         for name, view in alerting.check_states().items():
             for where in view.locations:
                 if where.location == here and where.at is not None:
-                    self._restored[(name, here)] = where.status
+                    # The core keeps the check's since; a location that differs from the
+                    # check's status has held its own at least since its last result.
+                    since = view.since if where.status is view.status else where.at
+                    self._restored[(name, here)] = (where.status, since)
 
     async def ingest_results(self, results: Sequence[Result]) -> None:
         """A probe agent's batch: state changes logged (not every result), alerting fed the
@@ -431,19 +437,5 @@ class Daemon:
     def health_problems(self) -> list[str]:
         """Empty when the loop runs (we are here), the scheduler makes progress and every
         registered component says it is fine."""
-        problems = []
-        configs = self.scheduler.checks()
-        if configs:
-            slowest = max(c.interval + c.timeout for c in configs)
-            idle = self.clock.monotonic() - self.scheduler.last_activity
-            if idle > 2 * slowest + 60 and self.scheduler.in_flight == 0:
-                problems.append(f"scheduler: no check finished for {idle:.0f}s")
-        for check in self.health_checks:
-            try:
-                problem = check()
-            except Exception as exc:  # a faulty health check is itself the problem
-                log.exception("health_check_failed")
-                problem = f"health check failed: {type(exc).__name__}: {exc}"
-            if problem:
-                problems.append(problem)
-        return problems + self.supervision.problems()
+        return (scheduler_problems(self.scheduler, self.clock)
+                + run_health_checks(self.health_checks) + self.supervision.problems())

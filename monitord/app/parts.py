@@ -1,12 +1,10 @@
 """The daemon's parts that need no daemon: what a reload builds, the state of a check, the
-errors of a start, the signal handlers, the systemd watchdog."""
+errors of a start, the systemd watchdog."""
 
 from __future__ import annotations
 
 import asyncio
-import signal
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,12 +15,14 @@ from monitord.alerting import Alerting
 from monitord.checks.base import CheckEnv
 from monitord.checks.kind import Check
 from monitord.checks.registry import KINDS
+from monitord.clock import Clock
 from monitord.config.reader import ConfigError, ConfigInvalid
 from monitord.config.schema import CheckConfig
 from monitord.config.secrets import unreadable_secrets
 from monitord.configfile import Config, load_config
 from monitord.model import Result, Status
 from monitord.notify.outbox import Outbox
+from monitord.scheduler import Scheduler
 from monitord.systemd import SystemdNotifier
 
 log = structlog.get_logger("monitord")
@@ -84,18 +84,6 @@ def warn_restart_only(old: Config, new: Config) -> None:
                         detail="this setting takes effect at the next restart")
 
 
-def install_signals(loop: asyncio.AbstractEventLoop, stop: Callable[[], None],
-                    reload: Callable[[], None]) -> list[int]:
-    """SIGTERM and SIGINT call ``stop``, SIGHUP ``reload``; the signals installed (where the
-    loop cannot install them, none: the caller removes exactly these)."""
-    installed: list[int] = []
-    for sig, action in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload)):
-        with suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.add_signal_handler(sig, action)
-            installed.append(sig)
-    return installed
-
-
 async def watchdog(notifier: SystemdNotifier, healthy: Callable[[], bool]) -> None:
     """Ping systemd's watchdog twice per interval while ``healthy()``; until cancelled."""
     interval = notifier.watchdog_interval
@@ -107,3 +95,28 @@ async def watchdog(notifier: SystemdNotifier, healthy: Callable[[], bool]) -> No
         if healthy():
             notifier.watchdog()
         await asyncio.sleep(interval / 2)
+
+
+def scheduler_problems(scheduler: Scheduler, clock: Clock) -> list[str]:
+    """The scheduler stalled: no check finished for twice the slowest check's period."""
+    configs = scheduler.checks()
+    if configs:
+        slowest = max(c.interval + c.timeout for c in configs)
+        idle = clock.monotonic() - scheduler.last_activity
+        if idle > 2 * slowest + 60 and scheduler.in_flight == 0:
+            return [f"scheduler: no check finished for {idle:.0f}s"]
+    return []
+
+
+def run_health_checks(checks: Sequence[Callable[[], str | None]]) -> list[str]:
+    """What the registered components say is wrong; a faulty health check is itself one."""
+    problems = []
+    for check in checks:
+        try:
+            problem = check()
+        except Exception as exc:
+            log.exception("health_check_failed")
+            problem = f"health check failed: {type(exc).__name__}: {exc}"
+        if problem:
+            problems.append(problem)
+    return problems
