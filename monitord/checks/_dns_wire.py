@@ -27,6 +27,7 @@ import dns.rdata
 
 A, NS, CNAME, SOA, AAAA, OPT, RRSIG, TSIG = 1, 2, 5, 6, 28, 41, 46, 250
 IN = 1
+UPDATE = 5  # opcode
 AA = 0x0400
 MAX_POINTERS = 16  # dnspython's limit on a compression chain
 _SPECIAL = b'"().;\\@$'  # escaped with a backslash in a name's text (dnspython's set)
@@ -104,6 +105,8 @@ def read(wire: bytes, sections: int = 3) -> Message:
     if len(wire) < 12:
         raise WireError("ShortHeader")
     flags = wire[2] << 8 | wire[3]
+    if flags >> 11 & 0xF == UPDATE:  # never a reply to a query; sections mean other things
+        raise WireError("FormError")
     counts = [wire[i] << 8 | wire[i + 1] for i in (4, 6, 8, 10)]
     pos, end = 12, len(wire)
     for _ in range(counts[0]):
@@ -116,23 +119,27 @@ def read(wire: bytes, sections: int = 3) -> Message:
         records: list[Record] = []
         count = counts[number] if number <= sections else 0
         for position in range(count):
-            record, pos = _record(wire, pos, end)
-            if record.rdtype == OPT:
-                if number != 3 or opt_ttl is not None or record.name != ".":
+            name, rdtype, rdclass, ttl, start, pos = _header(wire, pos, end)
+            if rdtype == OPT:  # checked before its data is read, as dnspython does
+                if number != 3 or opt_ttl is not None or name != ".":
                     raise WireError("BadEDNS")
-                opt_ttl = record.ttl
-            elif record.rdtype == TSIG:
-                if number != 3 or record.rdclass != 255 or position != count - 1:
-                    raise WireError("BadTSIG")
+                opt_ttl = ttl
+            elif rdtype == TSIG and (number != 3 or rdclass != 255 or position != count - 1):
+                raise WireError("BadTSIG")
+            if pos > end:
+                raise WireError("FormError")
+            value = _value(wire, rdtype, rdclass, start, pos)
+            if rdtype == TSIG:
                 raise WireError("UnknownTSIGKey")  # a signed answer we hold no key for
-            else:
-                records.append(record)
+            if rdtype != OPT:
+                records.append(Record(name, rdtype, rdclass, ttl, start, pos, value))
         read_sections.append(tuple(records))
     rcode = flags & 0xF | ((opt_ttl >> 20) & 0xFF0 if opt_ttl is not None else 0)
     return Message(wire, flags, rcode, *read_sections)
 
 
-def _record(wire: bytes, pos: int, end: int) -> tuple[Record, int]:
+def _header(wire: bytes, pos: int, end: int) -> tuple[str, int, int, int, int, int]:
+    """(owner, type, class, TTL, start and end of the rdata) of the record at ``pos``."""
     labels, pos = _name(wire, pos, end)
     if pos + 10 > end:
         raise WireError("FormError")
@@ -140,11 +147,8 @@ def _record(wire: bytes, pos: int, end: int) -> tuple[Record, int]:
     rdclass = wire[pos + 2] << 8 | wire[pos + 3]
     ttl = int.from_bytes(wire[pos + 4:pos + 8], "big")
     start = pos + 10
-    stop = start + (wire[pos + 8] << 8 | wire[pos + 9])
-    if stop > end:
-        raise WireError("FormError")
-    value = _value(wire, rdtype, rdclass, start, stop)
-    return Record(_text(labels), rdtype, rdclass, ttl, start, stop, value), stop
+    stop = start + (wire[pos + 8] << 8 | wire[pos + 9])  # checked by the caller
+    return _text(labels), rdtype, rdclass, ttl, start, stop
 
 
 def _value(wire: bytes, rdtype: int, rdclass: int, start: int, stop: int) -> Any:
@@ -171,7 +175,7 @@ def _value(wire: bytes, rdtype: int, rdclass: int, start: int, stop: int) -> Any
         if size < 18:
             raise WireError("FormError")
         fixed = wire[start:start + 18]
-        signer, _ = _name(wire, start + 18, stop)  # the signature is the rest, any length
+        signer, _ = _name(wire, start + 18, stop, compressed=False)  # then the signature
         return Rrsig(fixed[0] << 8 | fixed[1], fixed[2], fixed[3],
                      int.from_bytes(fixed[4:8], "big"), int.from_bytes(fixed[8:12], "big"),
                      int.from_bytes(fixed[12:16], "big"), fixed[16] << 8 | fixed[17],
@@ -184,7 +188,8 @@ def _value(wire: bytes, rdtype: int, rdclass: int, start: int, stop: int) -> Any
         raise WireError(type(exc).__name__) from None
 
 
-def _name(wire: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]:
+def _name(wire: bytes, pos: int, end: int,
+          compressed: bool = True) -> tuple[tuple[bytes, ...], int]:
     """(labels, position after the name), following compression pointers as dnspython does:
     each must point before the previous one, and a target may not run into what follows it."""
     labels: list[bytes] = []
@@ -206,6 +211,8 @@ def _name(wire: bytes, pos: int, end: int) -> tuple[tuple[bytes, ...], int]:
             size += count + 1
             pos += count
         elif count >= 192:
+            if not compressed:  # RRSIG's signer name (RFC 4034)
+                raise WireError("DecompressionForbidden")
             if pos >= end:
                 raise WireError("FormError")
             target = (count & 0x3F) << 8 | wire[pos]
