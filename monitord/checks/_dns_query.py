@@ -1,4 +1,4 @@
-"""One question to one authoritative server (dnspython, RD=0), with the answer classified.
+"""One question to one authoritative server (RD=0), with the answer classified.
 
 Authoritative checks need what a stub resolver hides: the AA flag, the rcode, the authority
 and additional sections and DNSSEC records. Every query here is non-recursive, carries EDNS
@@ -107,8 +107,8 @@ async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.Rdata
               answer_only: bool = False) -> Reply:
     """Ask ``server`` for (name, rdtype) without recursion; never raises on network trouble.
 
-    ``answer_only`` parses the header and the answer section only: parsing is most of the
-    cost of a round, and a signed zone's authority and additional sections (NS, glue and
+    ``answer_only`` reads the header and the answer section only: reading is a large part
+    of the cost of a round, and a signed zone's authority and additional sections (NS, glue and
     their RRSIGs) are several times the size of the answer.
     """
     template, question = _render(name, rdtype, dnssec)
