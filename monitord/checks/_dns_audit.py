@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import dns.name
 import dns.rdatatype
 
 from monitord.checks._dns_query import Reply
+from monitord.checks._dns_wire import Record, Soa
 from monitord.checks.dns_records import owner_name, rdata_text, show
 from monitord.config.durations import format_duration
 from monitord.config.schema import HostPort
@@ -103,7 +103,7 @@ def zone_ns(views: Sequence[ServerView], zone: dns.name.Name) -> tuple[frozenset
     for v in views:
         rrset = v.ns.rrset(zone, dns.rdatatype.NS) if v.ns.authoritative else None
         if rrset is not None:
-            sets.setdefault(_names(rrset), []).append(str(v.server))
+            sets.setdefault(frozenset(targets(rrset)), []).append(str(v.server))
     if not sets:
         return frozenset(), []
     if len(sets) == 1:
@@ -120,10 +120,10 @@ def zone_addresses(views: Sequence[ServerView]) -> dict[str, frozenset[str]]:
     for v in views:
         if v.ns.message is None or not v.ns.authoritative:
             continue
-        for rrset in v.ns.message.additional:
-            if rrset.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA):
-                name = _text(rrset.name)
-                found.setdefault(name, set()).update(rd.address for rd in rrset)
+        for record in v.ns.message.additional:
+            if record.rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and isinstance(
+                    record.value, str):
+                found.setdefault(record.name, set()).add(record.value)
     return {name: frozenset(addresses) for name, addresses in found.items()}
 
 
@@ -159,10 +159,21 @@ def serials(views: Sequence[ServerView], zone: dns.name.Name) -> dict[str, int]:
     """Server -> SOA serial, from authoritative SOA answers."""
     found = {}
     for v in views:
-        rrset = v.soa.rrset(zone, dns.rdatatype.SOA) if v.soa.authoritative else None
-        if rrset is not None:
-            found[str(v.server)] = int(rrset[0].serial)
+        soa = soa_of(v.soa, zone)
+        if soa is not None:
+            found[str(v.server)] = soa.serial
     return found
+
+
+def soa_of(reply: Reply, zone: dns.name.Name) -> Soa | None:
+    """The zone's SOA in an authoritative answer (the first record of the RRset)."""
+    rrset = reply.rrset(zone, dns.rdatatype.SOA) if reply.authoritative else None
+    return rrset[0].value if rrset else None
+
+
+def targets(records: Iterable[Record]) -> list[str]:
+    """The target names of NS (or CNAME) records."""
+    return [r.value for r in records if isinstance(r.value, str)]
 
 
 def serial_drift(by_server: Mapping[str, int], since: datetime | None, now: datetime,
@@ -209,8 +220,8 @@ def records(views: Sequence[ServerView], zone: str,
                 detail = f"{what}: {reply.problem()}"
             else:
                 rdtype = dns.rdatatype.from_text(record)
-                rrset = reply.rrset(dns.name.from_text(name), rdtype)
-                got = frozenset(rdata_text(rd) for rd in rrset) if rrset else frozenset()
+                rdatas = reply.rdatas(name, rdtype)
+                got = frozenset(rdata_text(rd) for rd in rdatas) if rdatas else frozenset()
                 if got == want:
                     continue
                 detail = f"{what}: expected {show(want)}, got {show(got)}"
@@ -260,10 +271,3 @@ def summarize(findings: Iterable[Finding]) -> tuple[Status, Phase | None, list[s
         lines = [*lines[:MAX_FINDINGS_SHOWN], f"… and {len(lines) - MAX_FINDINGS_SHOWN} more"]
     return status, phase, lines
 
-
-def _names(rrset: Iterable[Any]) -> frozenset[str]:
-    return frozenset(_text(rd.target) for rd in rrset)
-
-
-def _text(name: dns.name.Name) -> str:
-    return name.to_text(omit_final_dot=True).lower()

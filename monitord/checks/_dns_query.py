@@ -1,4 +1,4 @@
-"""One question to one authoritative server (dnspython, RD=0), with the answer classified.
+"""One question to one authoritative server (RD=0), with the answer classified.
 
 Authoritative checks need what a stub resolver hides: the AA flag, the rcode, the authority
 and additional sections and DNSSEC records. Every query here is non-recursive, carries EDNS
@@ -18,14 +18,13 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 
-import dns.exception
 import dns.flags
 import dns.message
 import dns.name
-import dns.rcode
+import dns.rdata
 import dns.rdatatype
-import dns.rrset
 
+from monitord.checks._dns_wire import AA, RRSIG, Message, Record, Rrsig, WireError, read
 from monitord.compat import timeout as compat_timeout
 from monitord.config.schema import HostPort
 
@@ -34,52 +33,73 @@ EDNS_PAYLOAD = 1232
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """The classified reply of one server; ``message`` is None when nothing usable came back."""
+    """The classified reply of one server; ``message`` is None when nothing usable came back.
+
+    Names are compared in the reader's form (lower case, no final dot); methods take a
+    dnspython name or that text.
+    """
 
     server: HostPort
     transport: str  # "udp" or "tcp" (the transport that produced the reply)
-    message: dns.message.Message | None
+    message: Message | None
     failure: str = ""  # "timeout", "connection refused", "malformed response: …"
 
     @property
     def rcode(self) -> str:
-        return dns.rcode.to_text(self.message.rcode()) if self.message is not None else ""
+        return self.message.rcode() if self.message is not None else ""
 
     @property
     def authoritative(self) -> bool:
         """An answer a resolver can use as authoritative: NOERROR/NXDOMAIN with AA set."""
         m = self.message
-        return (m is not None and bool(m.flags & dns.flags.AA)
-                and m.rcode() in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN))
+        return m is not None and bool(m.flags & AA) and m.rcode_value in (0, 3)
 
     def problem(self) -> str:
         """Why this reply is not authoritative ("" when it is)."""
         if self.message is None:
             return self.failure
-        if self.message.rcode() not in (dns.rcode.NOERROR, dns.rcode.NXDOMAIN):
+        if self.message.rcode_value not in (0, 3):
             return f"answered {self.rcode}"
-        if not self.message.flags & dns.flags.AA:
+        if not self.message.flags & AA:
             return "answered without the AA flag (not authoritative)"
         return ""
 
-    def rrset(self, name: dns.name.Name, rdtype: dns.rdatatype.RdataType,
-              section: str = "answer") -> dns.rrset.RRset | None:
-        """The RRset (name, type) in a section, or None."""
+    def rrset(self, name: dns.name.Name | str, rdtype: int,
+              section: str = "answer") -> list[Record] | None:
+        """The records (name, type) of a section, of the first class seen (as dnspython
+        groups an RRset), or None."""
         if self.message is None:
             return None
-        for rrset in getattr(self.message, section):
-            if rrset.name == name and rrset.rdtype == rdtype:
-                return rrset  # type: ignore[no-any-return]
-        return None
+        key = name_key(name)
+        found = [r for r in getattr(self.message, section) if r.rdtype == rdtype
+                 and r.name == key]
+        if not found:
+            return None
+        return [r for r in found if r.rdclass == found[0].rdclass]
 
-    def signatures(self, name: dns.name.Name,
-                   covered: dns.rdatatype.RdataType) -> list[dns.rdata.Rdata]:
+    def rdatas(self, name: dns.name.Name | str, rdtype: int,
+               section: str = "answer") -> list[dns.rdata.Rdata] | None:
+        """The same records as dnspython rdata (for the few places that need its logic)."""
+        records = self.rrset(name, rdtype, section)
+        if records is None or self.message is None:
+            return None
+        return [self.message.rdata(r) for r in records]
+
+    def signatures(self, name: dns.name.Name | str, covered: int) -> list[Rrsig]:
         """The RRSIGs over (name, covered) in the answer section."""
         if self.message is None:
             return []
-        return [rd for rrset in self.message.answer
-                if rrset.name == name and rrset.rdtype == dns.rdatatype.RRSIG
-                for rd in rrset if rd.type_covered == covered]
+        key = name_key(name)
+        return [r.value for r in self.message.answer if r.rdtype == RRSIG and r.name == key
+                and r.value.type_covered == covered]
+
+
+@lru_cache(maxsize=4096)
+def name_key(name: dns.name.Name | str) -> str:
+    """A name in the form the reader gives owners: lower case, without the final dot."""
+    if isinstance(name, str):
+        name = dns.name.from_text(name)
+    return name.to_text(omit_final_dot=True).lower()
 
 
 async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.RdataType,
@@ -87,8 +107,8 @@ async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.Rdata
               answer_only: bool = False) -> Reply:
     """Ask ``server`` for (name, rdtype) without recursion; never raises on network trouble.
 
-    ``answer_only`` parses the header and the answer section only: parsing is most of the
-    cost of a round, and a signed zone's authority and additional sections (NS, glue and
+    ``answer_only`` reads the header and the answer section only: reading is a large part
+    of the cost of a round, and a signed zone's authority and additional sections (NS, glue and
     their RRSIGs) are several times the size of the answer.
     """
     template, question = _render(name, rdtype, dnssec)
@@ -104,9 +124,7 @@ async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.Rdata
                     data = await _tcp(server, wire, question)
             else:
                 data = await _tcp(server, wire, question)
-        if answer_only:  # NSCOUNT = ARCOUNT = 0: the parser stops after the answer
-            data = data[:8] + b"\0\0\0\0" + data[12:]
-        response = dns.message.from_wire(data, ignore_trailing=True)
+        response = read(data, sections=1 if answer_only else 3)
     except TimeoutError:
         return Reply(server, transport, None, "timeout")
     except ConnectionRefusedError:
@@ -115,8 +133,8 @@ async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.Rdata
         return Reply(server, transport, None, f"connection closed ({type(exc).__name__})")
     except OSError as exc:
         return Reply(server, transport, None, exc.strerror or type(exc).__name__)
-    except dns.exception.DNSException as exc:
-        return Reply(server, transport, None, f"malformed response: {type(exc).__name__}")
+    except WireError as exc:
+        return Reply(server, transport, None, f"malformed response: {exc.name}")
     except _Unmatched:
         return Reply(server, transport, None, "no response to the query on the connection")
     return Reply(server, transport, response)

@@ -24,6 +24,7 @@ import dns.rdatatype
 import dns.rrset
 
 from monitord.checks._dns_audit import Finding, ParentView, ServerView
+from monitord.checks._dns_query import name_key
 from monitord.config.durations import format_duration
 from monitord.model import Phase, Status
 
@@ -32,8 +33,8 @@ def dnssec(zone: dns.name.Name, views: Sequence[ServerView], parent: ParentView,
            now: datetime, warn_before: float) -> tuple[list[Finding], float | None]:
     """Findings, and the smallest time (s) left before an RRSIG expires (None if unsigned)."""
     healthy = [v for v in views if v.healthy]
-    keysets = [rrset for v in healthy if v.dnskey is not None
-               for rrset in [v.dnskey.rrset(zone, dns.rdatatype.DNSKEY)] if rrset]
+    keysets = [v.dnskey for v in healthy if v.dnskey is not None
+               and v.dnskey.rrset(zone, dns.rdatatype.DNSKEY)]
     signed = bool(keysets) or any(v.soa.signatures(zone, dns.rdatatype.SOA) for v in healthy)
     if not signed:
         if parent.ds and healthy:
@@ -60,8 +61,9 @@ def dnssec(zone: dns.name.Name, views: Sequence[ServerView], parent: ParentView,
         for (status, code, phrase), labels in grouped.items():
             findings.append(Finding(status, code, Phase.DNSSEC,
                                     f"RRSIG over {' and '.join(labels)} {phrase}", str(v.server)))
-    if parent.ds and keysets:
-        findings += _chain(zone, parent.ds, keysets[0], healthy)
+    if parent.ds and keysets:  # dnspython's DNSSEC logic, on one server's DNSKEY answer
+        keys = keysets[0].rdatas(zone, dns.rdatatype.DNSKEY) or []
+        findings += _chain(zone, parent.ds, dns.rrset.from_rdata_list(zone, 0, keys), healthy)
     return findings, least
 
 
@@ -101,9 +103,14 @@ def _chain(zone: dns.name.Name, ds_set: Sequence[Any], keys: dns.rrset.RRset,
     view = next(v for v in healthy if v.dnskey is not None and v.dnskey.rrset(
         zone, dns.rdatatype.DNSKEY) is not None)
     assert view.dnskey is not None
-    signatures: list[Any] = view.dnskey.signatures(zone, dns.rdatatype.DNSKEY)
     chosen = {dns.dnssec.key_id(k) for k in matching}
-    by_ds_key = [s for s in signatures if s.key_tag in chosen]
+    message = view.dnskey.message
+    assert message is not None
+    owner = name_key(zone)
+    by_ds_key: list[Any] = [
+        message.rdata(r) for r in message.answer if r.rdtype == dns.rdatatype.RRSIG
+        and r.name == owner and r.value.type_covered == dns.rdatatype.DNSKEY
+        and r.value.key_tag in chosen]
     keyset = {zone: keys}
     for signature in by_ds_key:
         try:  # verify at a moment inside the signature's validity: timing is judged apart

@@ -119,12 +119,13 @@ class AuthorityCheck:
             rrset = ns.rrset(self.zone, dns.rdatatype.NS)
         if rrset is None:
             return ParentView(server=server, delegated=False, failure="no NS for the zone")
-        names = frozenset(_text(rd.target) for rd in list(rrset)[:MAX_NAMESERVERS])
+        names = frozenset(audit.targets(rrset[:MAX_NAMESERVERS]))
         glue: dict[str, set[str]] = {}
+        types = self._address_types()
         for extra in ns.message.additional if ns.message is not None else []:
-            if extra.rdtype in self._address_types() and _text(extra.name) in names:
-                glue.setdefault(_text(extra.name), set()).update(rd.address for rd in extra)
-        ds_rrset = ds.rrset(self.zone, dns.rdatatype.DS) if ds.authoritative else None
+            if extra.rdtype in types and extra.name in names and isinstance(extra.value, str):
+                glue.setdefault(extra.name, set()).add(extra.value)
+        ds_rrset = ds.rdatas(self.zone, dns.rdatatype.DS) if ds.authoritative else None
         return ParentView(server=server, ns=names,
                           glue={k: frozenset(v) for k, v in glue.items()},
                           ds=tuple(ds_rrset) if ds_rrset is not None else ())
@@ -275,9 +276,8 @@ class AuthorityCheck:
         """(grace, expire): refresh + retry and expire of the newest SOA, or the overrides."""
         newest = max(by_server.values(), default=None)
         for v in views:
-            rrset = v.soa.rrset(self.zone, dns.rdatatype.SOA) if v.soa.authoritative else None
-            if rrset is not None and int(rrset[0].serial) == newest:
-                soa = rrset[0]
+            soa = audit.soa_of(v.soa, self.zone)
+            if soa is not None and soa.serial == newest:
                 grace = (float(soa.refresh + soa.retry) if self.spec.serial_drift_grace is None
                          else self.spec.serial_drift_grace)
                 return grace, max(grace, float(soa.expire))

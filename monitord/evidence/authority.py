@@ -12,7 +12,7 @@ from typing import Any
 
 import dns.rdatatype
 
-from monitord.checks._dns_audit import ServerView
+from monitord.checks._dns_audit import ServerView, targets
 from monitord.checks.base import CheckEnv
 from monitord.checks.dns_authority import AuthorityCheck
 from monitord.config.schema import CheckConfig
@@ -36,11 +36,10 @@ class AuthorityEvidence:
 
 
 def _row(check: AuthorityCheck, view: ServerView) -> Any:
-    soa = view.soa.rrset(check.zone, dns.rdatatype.SOA) if view.soa.message else None
-    ns = view.ns.rrset(check.zone, dns.rdatatype.NS) if view.ns.message else None
-    parts = [f"serial {soa[0].serial}" if soa is not None else "no SOA",
-             "NS " + (", ".join(sorted(rd.target.to_text(omit_final_dot=True).lower()
-                                       for rd in ns)) if ns is not None else "none"),
+    soa = view.soa.rrset(check.zone, dns.rdatatype.SOA)
+    ns = view.ns.rrset(check.zone, dns.rdatatype.NS)
+    parts = [f"serial {soa[0].value.serial}" if soa is not None else "no SOA",
+             "NS " + (", ".join(sorted(targets(ns))) if ns is not None else "none"),
              f"AA {'yes' if view.soa.authoritative else 'no'} over UDP, "
              f"{'yes' if view.ns.authoritative else 'no'} over TCP",
              "SOA signed" if view.soa.signatures(check.zone, dns.rdatatype.SOA)
@@ -48,6 +47,6 @@ def _row(check: AuthorityCheck, view: ServerView) -> Any:
     problem = view.soa.problem() or view.ns.problem()
     if problem:
         parts.append(problem)
-    facts = {"serial": str(soa[0].serial)} if soa is not None else {}
+    facts = {"serial": str(soa[0].value.serial)} if soa is not None else {}
     return found("authority", str(view.server), OK if view.healthy else FAILED,
                  "; ".join(parts), facts)

@@ -112,8 +112,13 @@ async def _authoritative(server: HostPort, name: dns.name.Name,
     messages: list[dns.message.Message | str] = []
     for reply in replies:
         problem = reply.problem()
-        messages.append(reply.message if not problem and reply.message is not None
-                        else problem)
+        if problem or reply.message is None:
+            messages.append(problem)
+            continue
+        try:  # shown with dnspython's texts and TTLs, as the resolvers' answers are
+            messages.append(dns.message.from_wire(reply.message.wire, ignore_trailing=True))
+        except dns.exception.DNSException as exc:
+            messages.append(f"malformed response: {type(exc).__name__}")
     return _merge(messages, types)
 
 
