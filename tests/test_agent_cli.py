@@ -4,11 +4,12 @@ validation before deployment, one-line start-up failures, an unreachable central
 from __future__ import annotations
 
 import json
-import selectors
+import queue
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -84,18 +85,25 @@ def test_an_unreachable_central_is_logged_even_with_nothing_to_post(tmp_path: Pa
     proc = subprocess.Popen([sys.executable, "-m", "monitord", "agent", "-c", str(path)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     events: list[dict[str, object]] = []
+    lines: queue.Queue[str] = queue.Queue()
     try:
         assert proc.stderr is not None  # the log stream (journald takes both)
-        with selectors.DefaultSelector() as selector:
-            selector.register(proc.stderr, selectors.EVENT_READ)
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and selector.select(deadline - time.monotonic()):
-                line = proc.stderr.readline()
-                if not line:
-                    break
-                events.append(json.loads(line))
-                if events[-1]["event"] == "central_unreachable":
-                    break
+        # A reader thread, not select() on the pipe: the text wrapper buffers lines that
+        # arrived together, which select() would never report again.
+        def pump() -> None:
+            for line in proc.stderr or ():
+                lines.put(line)
+
+        threading.Thread(target=pump, daemon=True).start()
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            events.append(json.loads(line))
+            if events[-1]["event"] == "central_unreachable":
+                break
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=15)
