@@ -97,8 +97,11 @@ def save_grouper(conn: sqlite3.Connection, changes: GroupChanges) -> None:
         "INSERT INTO qualify_group(receiver, group_key, data) VALUES (?, ?, ?) "
         "ON CONFLICT(receiver, group_key) DO UPDATE SET data = excluded.data", changes.groups)
     conn.executemany(
-        "INSERT INTO qualify_group_entry(id, receiver, group_key, event) VALUES (?, ?, ?, ?)",
-        changes.entries)
+        # An upsert: a batch written again (its first write committed, the caller cancelled
+        # before it knew) must not fail on its own rows.
+        "INSERT INTO qualify_group_entry(id, receiver, group_key, event) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(id) DO UPDATE SET receiver = excluded.receiver, "
+        "group_key = excluded.group_key, event = excluded.event", changes.entries)
 
 
 def log_notifications(conn: sqlite3.Connection, notifications: Iterable[Notification]) -> None:

@@ -187,7 +187,7 @@ class Alerting(Operations):
         """Agents gone silent (or back): their locations' results stop (or start) counting;
         ``holding``: agents not heard from since the start."""
         assert self.pipeline is not None
-        now = self.clock.now()
+        now = self._now()
         self.pipeline.qualifier.silent = locations
         self.pipeline.qualifier.holding = holding
         self._note(self.pipeline.tick(now))
@@ -210,11 +210,14 @@ class Alerting(Operations):
                 self._flush_timer.cancel()
             self._flush_due = self._flush_timer = None
             batch = self.pipeline.take_batch(now)
+            if batch:
+                # Kept before any await: a caller cancelled while the evidence settles (a
+                # reload stopping its check, a stop) must not take the batch with it.
+                self._unsaved.append(batch)
             if batch.notifications:  # evidence, changes, what was checked
                 batch = replace(batch, notifications=await self.evidence.settle(
                     batch.notifications))
-            if batch:
-                self._unsaved.append(batch)
+                self._unsaved[-1] = batch  # the same batch, settled (the lock keeps it last)
             if not self._unsaved:
                 return
             batches = list(self._unsaved)
@@ -294,7 +297,7 @@ class Alerting(Operations):
             if self._outbox_task is not None:
                 self._outbox_task.cancel()
             self._retention_task.cancel()
-            if self._flush_due is not None:  # state not written yet: a clean stop keeps it
+            if self._flush_due is not None or self._unsaved:  # a clean stop keeps what is left
                 try:
                     await self.commit(self._now())
                 except sqlite3.Error:
@@ -346,7 +349,9 @@ class Alerting(Operations):
 
     def _start_outbox(self) -> None:
         if self._group is not None and self.outbox is not None:
-            self._outbox_task = self._group.create_task(self.outbox.run(), name="outbox")
+            self._outbox_task = self._group.create_task(
+                supervised("outbox", self.outbox.run, self.clock, watch=self.supervision),
+                name="outbox")
 
     def prepare(self, config: Config) -> Outbox | None:
         """What a reload to ``config`` must build first (it may raise: a sender's TLS

@@ -290,8 +290,13 @@ class Outbox:
         now, mono = self.clock.now().timestamp(), self.clock.monotonic()
         created = {key: now - (mono - born) for key, born in self._born.items()}
         planned = {key: now + (plan.due - mono) for key, plan in self.ledger.plans.items()}
-        if await self._write(lambda conn: rebase(conn, delta, created, planned)) is None:
+        try:  # one transaction: a partial rebase retried would shift some rows twice
+            await self.store.transaction(lambda conn: rebase(conn, delta, created, planned))
+        except sqlite3.Error as exc:
+            self._store_failed(exc)
             self._unshifted += delta
+        else:
+            self._store_ok()
 
     # -- workers --------------------------------------------------------------------------
 
