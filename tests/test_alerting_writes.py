@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import textwrap
 from pathlib import Path
@@ -79,3 +80,50 @@ async def test_state_is_batched_events_are_not_and_a_stop_writes_the_rest(tmp_pa
         assert alerting.commits == committed + 1
     finally:
         await store.close()
+
+
+async def test_a_caller_cancelled_while_evidence_settles_loses_no_notification(
+        tmp_path: Path) -> None:
+    """A reload stops a check's loop while its commit waits for the evidence: the batch the
+    pipeline handed over stays queued and the next commit writes its notification."""
+    path = config_file(tmp_path)
+    path.write_text(path.read_text() + textwrap.dedent("""
+        [[receiver]]
+        name = "hook"
+        type = "webhook"
+        url = "http://127.0.0.1:9/hook"
+        [alerting]
+        default_receivers = ["hook"]
+        group_wait = "0s"
+    """))
+    config = load_config(path)
+    clock = SystemClock()
+    db = tmp_path / "monitord.db"
+    store = await Store.open(db)
+    alerting = Alerting(config, clock, store)
+    entered, never = asyncio.Event(), asyncio.Event()
+
+    async def settle_slowly(notes: object) -> object:
+        entered.set()
+        await never.wait()
+        return notes
+
+    try:
+        await alerting.open()
+        alerting.evidence.settle = settle_slowly  # type: ignore[method-assign]
+        caller = asyncio.ensure_future(alerting.on_result(result("c0", Status.CRITICAL, clock)))
+        await asyncio.wait_for(entered.wait(), 10)
+        caller.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await caller
+        alerting.evidence.settle = _as_is  # type: ignore[method-assign]
+        await alerting.commit(clock.now())
+        with sqlite3.connect(db) as conn:
+            queued = conn.execute("SELECT receiver FROM outbox").fetchall()
+        assert queued == [("hook",)]
+    finally:
+        await store.close()
+
+
+async def _as_is(notes: object) -> object:
+    return notes

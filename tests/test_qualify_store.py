@@ -297,3 +297,17 @@ async def said_per_incident(store: Store) -> dict[str, Counter[str]]:
         return out
 
     return await store.call(read)
+
+
+async def test_a_batch_written_twice_is_not_an_error(store: Store) -> None:
+    """A commit whose caller was cancelled after the store committed is written again with
+    the next one: its group entries must not collide with themselves."""
+    from monitord.qualify.grouping import GroupChanges
+
+    changes = GroupChanges(groups=(("hook", "{}", "{}"),),
+                           entries=((7, "hook", "{}", '{"event": 1}'),))
+    for _ in range(2):
+        await store.transaction(partial(persist.save_grouper, changes=changes))
+    rows = await store.call(lambda conn: conn.execute(
+        "SELECT id, event FROM qualify_group_entry").fetchall())
+    assert rows == [(7, '{"event": 1}')]
