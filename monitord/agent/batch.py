@@ -18,7 +18,7 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, TypeGuard
 
 from monitord.model import Phase, Result, Status
 
@@ -63,8 +63,8 @@ def decode_batch(body: bytes, location: str, assigned: Collection[str], now: dat
         raise Refused(400, f"malformed: {type(exc).__name__}") from None
 
 
-def _count(value: object, limit: int = MAX_BATCH) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= limit
+def _count(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_BATCH
 
 
 def _decode(body: bytes, location: str, assigned: Collection[str], now: datetime,
