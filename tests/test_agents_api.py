@@ -166,3 +166,40 @@ async def test_high_water_mark_survives_a_restart(tmp_path: Path, harness: Harne
     finally:
         await store.close()
     assert rows == [("london", 5, 1)]
+
+
+NESTED = b'{"location":"london","batch":1,"results":' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+
+@pytest.mark.parametrize("body", [
+    batch(1, [result() | {"duration_ms": float("nan")}]),
+    batch(1, [result() | {"duration_ms": float("inf")}]),
+    batch(1, [result() | {"duration_ms": 1e300}]),
+    batch(1, [result() | {"duration_ms": 86_400_001}]),
+    batch(1, [result() | {"duration_ms": "1e999"}]),
+    batch(1, [result() | {"metrics": {"rtt": float("nan")}}]),
+    batch(1, [result() | {"metrics": {"rtt": float("-inf")}}]),
+    batch(1, [result() | {"metrics": {"rtt": "1e999"}}]),
+    batch(2**63, [result()]),
+    batch(1, [result()] * 10_001),
+    NESTED,
+], ids=["nan", "inf", "1e300", "over-a-day", "text-inf", "metric-nan", "metric-inf",
+        "metric-text-inf", "batch-2**63", "too-many", "nested"])
+async def test_hostile_batches_are_400_before_anything_is_taken(harness: Harness,
+                                                                body: Any) -> None:
+    status, answer = await harness.post(body)
+    assert status == 400
+    assert "error" in answer
+    assert harness.got == []
+    counters = harness.intake.counters["london"]
+    assert (counters.batch, counters.accepted, counters.batches) == (0, 0, 0)
+    status, answer = await harness.post(batch(2**63 - 1, [result()]))  # the largest taken
+    assert (status, answer["accepted"]) == (200, 1)
+
+
+async def test_agent_refusals_are_logged_at_a_bounded_rate(harness: Harness) -> None:
+    with structlog.testing.capture_logs() as logs:
+        for _ in range(50):
+            assert (await harness.post(batch(1, [result()]), token="forged"))[0] == 401
+    refused = [e for e in logs if e["event"] == "agent_unauthorized"]
+    assert 1 <= len(refused) <= 10

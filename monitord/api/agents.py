@@ -2,9 +2,10 @@
 
 Each agent authenticates with its own token (``Authorization: Bearer …``); the intake view
 says which location a token belongs to, comparing in constant time. A missing or wrong token
-gets 401, logged without its value. The result body is read from the stream with its own cap
-(``MAX_RESULTS_BODY``, 4 MiB; the rest of the API keeps its smaller one): a larger body gets
-413 before it is buffered. Decoding and validation are the intake's (off the event loop).
+gets 401, logged without its value and at a bounded rate. The result body is read from the
+stream with its own cap (``MAX_RESULTS_BODY``, 4 MiB; the rest of the API keeps its smaller
+one): a larger body gets 413 before it is buffered. Decoding and validation are the
+intake's (off the event loop).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ import asyncio
 import structlog
 from aiohttp import web
 
+from monitord.api.auth import log_refusal
 from monitord.api.views import AgentIntake
 from monitord.compat import timeout
+from monitord.logs import Throttle
 
 log = structlog.get_logger("monitord.api")
 
@@ -24,13 +27,13 @@ BODY_TIMEOUT = 30.0
 _DENIED = "401: a valid agent bearer token is required\n"
 
 
-def _location(request: web.Request, intake: AgentIntake) -> str:
+def _location(request: web.Request, intake: AgentIntake, refusals: Throttle) -> str:
     header = request.headers.get("Authorization", "")
     given = header[7:].strip() if header.startswith("Bearer ") else ""
     location = intake.location_for(given)
     if location is None:
-        log.warning("agent_unauthorized", path=request.path, remote=request.remote,
-                    token_given=bool(given))
+        log_refusal("agent_unauthorized", throttle=refusals, path=request.path[:200],
+                    remote=request.remote, token_given=bool(given))
         raise web.HTTPUnauthorized(text=_DENIED, headers={"WWW-Authenticate": "Bearer"})
     return location
 
@@ -61,15 +64,16 @@ def _too_large(location: str, size: int) -> None:
 
 
 def agent_routes(app: web.Application, intake: AgentIntake) -> None:
+    refusals = Throttle()  # a flood of forged tokens must not fill the log
     async def assignment(request: web.Request) -> web.StreamResponse:
-        location = _location(request, intake)
+        location = _location(request, intake, refusals)
         etag, body = intake.assignment(location)
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             return web.Response(status=304, headers={"ETag": etag})
         return web.Response(body=body, content_type="application/json", headers={"ETag": etag})
 
     async def results(request: web.Request) -> web.Response:
-        location = _location(request, intake)
+        location = _location(request, intake, refusals)
         try:
             body = await _read_capped(request, location)
         except web.HTTPException:

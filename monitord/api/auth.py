@@ -34,8 +34,8 @@ def denied(text: str) -> web.HTTPUnauthorized:
                                 headers={"WWW-Authenticate": "Bearer"})
 
 
-def log_refusal(event: str, **fields: object) -> None:
-    left_out = _REFUSALS.allow()
+def log_refusal(event: str, throttle: Throttle = _REFUSALS, **fields: object) -> None:
+    left_out = throttle.allow()
     if left_out is not None:
         log.warning(event, **fields, **({"left_out": left_out} if left_out else {}))
 
@@ -44,13 +44,15 @@ class TokenGate:
     """Checks ``Authorization: Bearer …`` against the configured API token."""
 
     def __init__(self, token: str | None, anonymous_read: bool) -> None:
-        self._token = token
-        self.anonymous_read = anonymous_read
+        self.update(token, anonymous_read)
 
     def update(self, token: str | None, anonymous_read: bool) -> None:
-        """Swap in a reloaded token: the old one is refused from the next request on."""
+        """Swap in a reloaded token: the old one is refused from the next request on, and so
+        are the browser sessions opened with it (they hold the old ``fingerprint``)."""
         self._token = token
         self.anonymous_read = anonymous_read
+        self.fingerprint = (b"" if token is None else
+                            hashlib.sha256(token.encode("utf-8", "surrogateescape")).digest())
 
     def allowed(self, request: web.Request, *, write: bool) -> bool:
         if not write and self.anonymous_read:

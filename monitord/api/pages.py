@@ -8,31 +8,52 @@ at most, never the token, and is refused with 403. Every action is logged with w
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import structlog
 from aiohttp import web
 
 from monitord.api import checkpage, overview, public
-from monitord.api.auth import TokenGate
+from monitord.api.auth import TokenGate, log_refusal
 from monitord.api.checklist import RowCache
 from monitord.api.layout import Viewer, esc, page
+from monitord.api.operator import MAX_SILENCE, REQUEST_TIMEOUT
 from monitord.api.sessions import COOKIE, LIFETIME, Session, SessionBook
 from monitord.api.views import CheckTrend, Views
+from monitord.compat import timeout
 from monitord.config.durations import parse_duration
+from monitord.logs import Throttle
 from monitord.qualify.engine import UnknownIncident
 
 log = structlog.get_logger("monitord.api")
 
 MAX_FIELD = 2000
+MAX_LOGGED_USER = 40  # of a failed login: the name is the sender's, not a known user
 STORIES = 20
 HTML = "text/html"
 
 
 def _local(path: str, default: str = "/") -> str:
-    """Only a path on this server (no scheme, no ``//host``): no open redirect."""
-    return path if path.startswith("/") and not path.startswith("//") else default
+    """Only a path on this server, else ``default``: no open redirect. Browsers drop tabs and
+    newlines from a URL and read a backslash as a slash (``/<tab>/host`` is ``//host``), so
+    any control character or backslash is refused outright."""
+    if (not path.startswith("/") or path.startswith("//") or "\\" in path
+            or any(ord(c) < 0x20 or ord(c) == 0x7F for c in path)):
+        return default
+    parts = urlsplit(path)
+    return default if parts.scheme or parts.netloc else path
+
+
+async def _form(request: web.Request) -> dict[str, str]:
+    """The form's text fields, read within the request timeout (a slow sender gets 408)."""
+    try:
+        async with timeout(request.app[REQUEST_TIMEOUT]):
+            data = await request.post()
+    except (TimeoutError, asyncio.TimeoutError):  # distinct classes on Python 3.10
+        raise web.HTTPRequestTimeout(text="408: the form came too slowly\n") from None
+    return {k: v for k, v in data.items() if isinstance(v, str)}
 
 
 def _field(data: object, key: str, limit: int = MAX_FIELD) -> str:
@@ -65,9 +86,14 @@ class _Pages:
         self.views = views
         self.sessions = SessionBook(views.clock)
         self.rows = RowCache()
+        self.refusals = Throttle()  # failed logins: a flood must not fill the log
+
+    def session(self, request: web.Request) -> Session | None:
+        """The request's session, if it was opened with the API token in force now."""
+        return self.sessions.get(request.cookies.get(COOKIE), self.gate.fingerprint)
 
     def viewer(self, request: web.Request) -> Viewer | None:
-        session = self.sessions.get(request.cookies.get(COOKIE))
+        session = self.session(request)
         if session is not None:
             return Viewer(session.user, session.csrf)
         if self.gate.allowed(request, write=False):
@@ -146,19 +172,20 @@ class _Pages:
 
     async def login_form(self, request: web.Request) -> web.Response:
         next_path = _local(request.query.get("next", "/"))
-        if self.sessions.get(request.cookies.get(COOKIE)) is not None:
+        if self.session(request) is not None:
             raise web.HTTPSeeOther(next_path)
         return web.Response(text=_login_page(next_path), content_type=HTML)
 
     async def login(self, request: web.Request) -> web.Response:
-        data = await request.post()
+        data = await _form(request)
         next_path = _local(_field(data, "next"))
         user = _field(data, "user", 100) or "browser"
         if not self.gate.token_matches(_field(data, "token", 4096)):
-            log.warning("page_login_failed", remote=request.remote, user=user)
+            log_refusal("page_login_failed", throttle=self.refusals, remote=request.remote,
+                        user=user[:MAX_LOGGED_USER])
             return web.Response(text=_login_page(next_path, "Wrong token."), status=401,
                                 content_type=HTML)
-        session = self.sessions.open(user)
+        session = self.sessions.open(user, self.gate.fingerprint)
         log.info("page_login", user=user, remote=request.remote)
         response = web.HTTPSeeOther(next_path)
         response.set_cookie(COOKIE, session.id, max_age=int(LIFETIME.total_seconds()),
@@ -167,13 +194,14 @@ class _Pages:
         raise response
 
     async def actor(self, request: web.Request) -> tuple[Session, dict[str, str]]:
-        """The session behind a page action, its CSRF token checked; 403 otherwise."""
-        data = {k: v for k, v in (await request.post()).items() if isinstance(v, str)}
-        session = self.sessions.get(request.cookies.get(COOKIE))
+        """The session behind a page action, its CSRF token checked; 403 otherwise. The
+        session is checked first: without one, the body is not even read."""
+        session = self.session(request)
+        data: dict[str, str] = {}
         reason = ""
         if session is None:
             reason = "no session"
-        elif not session.csrf_ok(data.get("csrf", "")):
+        elif not session.csrf_ok((data := await _form(request)).get("csrf", "")):
             reason = "missing or wrong CSRF token"
         if session is None or reason:
             log.warning("page_action_refused", path=request.path, reason=reason,
@@ -209,7 +237,9 @@ class _Pages:
             raise web.HTTPBadRequest(text="scope must be check or service, with a name\n")
         try:
             seconds = parse_duration(_field(data, "duration", 20))
-        except ValueError as exc:
+            if not 0 < seconds <= MAX_SILENCE.total_seconds():
+                raise ValueError(f"expected at most {MAX_SILENCE.days} days")
+        except (ValueError, OverflowError) as exc:
             raise web.HTTPBadRequest(text=f"duration: {exc}\n") from None
         now = self.views.clock.now()
         matchers = [f"{scope}={value}"]
