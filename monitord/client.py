@@ -129,10 +129,14 @@ def _run(method: str, url: str, token: str | None, body: Any = None) -> Any:
 def when(iso: str) -> str:
     """An API time as people read it: ``2026-12-01 06:11:30 UTC``, not ISO 8601 with
     microseconds; what does not parse is shown as it came."""
+    import re
     from datetime import datetime, timezone
 
+    # Python 3.10's fromisoformat wants 3 or 6 digits of fraction and no "Z".
+    text = re.sub(r"\.(\d{1,6})\d*", lambda m: "." + m[1].ljust(6, "0"),
+                  iso.replace("Z", "+00:00"), count=1)
     try:
-        moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text)
     except ValueError:
         return iso
     if moment.tzinfo is None:

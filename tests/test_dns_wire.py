@@ -193,7 +193,9 @@ def test_corrupted_answers_are_read_as_dnspython_reads_them(answers: list[bytes]
             if len(data) >= 12 and data[2] >> 3 & 0xF == 5:  # UPDATE: refused as such
                 assert ours == "FormError", context
             elif isinstance(theirs, str):
-                assert ours == theirs, context
+                # dnspython releases name a few faults differently (2.8 says BadPointer
+                # where 2.9 says DecompressionForbidden): same fault, same refusal.
+                assert _same_fault(ours, theirs), context
                 outcomes["rejected"] += 1
             else:
                 assert isinstance(ours, Message), f"{context}: {ours}"
@@ -202,6 +204,13 @@ def test_corrupted_answers_are_read_as_dnspython_reads_them(answers: list[bytes]
                 assert ours.rcode() == dns.rcode.to_text(theirs.rcode()), context
                 outcomes["accepted"] += 1
     assert min(outcomes.values()) > 500, outcomes  # both paths were exercised
+
+
+POINTER_FAULTS = frozenset({"BadPointer", "DecompressionForbidden"})
+
+
+def _same_fault(ours: object, theirs: str) -> bool:
+    return ours == theirs or (ours in POINTER_FAULTS and theirs in POINTER_FAULTS)
 
 
 def test_garbage_and_extremes() -> None:
