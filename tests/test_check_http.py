@@ -409,3 +409,19 @@ folow_redirects = false
                                f'expression "*"') for line in lines), lines
     assert f'{path}:14: check "api": folow_redirects: unknown key (did you mean ' \
            f'"follow_redirects"?)' in lines
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".com", "a..b"])
+async def test_redirect_to_an_unencodable_host_fails_in_resolve(env: CheckEnv,
+                                                                host: str) -> None:
+    # Such a Location passes the URL parser; the name codec of the resolver refuses it.
+    app = web.Application()
+
+    async def hostile(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://{host}/")
+
+    app.router.add_get("/", hostile)
+    async with serve(app) as base:
+        outcome = await probe(env, {"url": f"{base}/"})
+    assert (outcome.status, outcome.phase) == (Status.CRITICAL, Phase.RESOLVE)
+    assert outcome.summary == f"cannot resolve {host}: invalid host name"
