@@ -409,3 +409,34 @@ folow_redirects = false
                                f'expression "*"') for line in lines), lines
     assert f'{path}:14: check "api": folow_redirects: unknown key (did you mean ' \
            f'"follow_redirects"?)' in lines
+
+
+@pytest.mark.parametrize("host", ["a" * 64 + ".com", "a..b"])
+async def test_redirect_to_an_unencodable_host_fails_in_resolve(env: CheckEnv,
+                                                                host: str) -> None:
+    # Such a Location passes the URL parser; the name codec of the resolver refuses it.
+    app = web.Application()
+
+    async def hostile(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://{host}/")
+
+    app.router.add_get("/", hostile)
+    async with serve(app) as base:
+        outcome = await probe(env, {"url": f"{base}/"})
+    assert (outcome.status, outcome.phase) == (Status.CRITICAL, Phase.RESOLVE)
+    assert outcome.summary == f"cannot resolve {host}: invalid host name"
+
+
+async def test_a_bad_redirect_target_is_shown_redacted_and_cut(env: CheckEnv) -> None:
+    app = web.Application()
+
+    async def hostile(request: web.Request) -> web.Response:
+        raise web.HTTPFound("ftp://u:secret@files.test/" + "p" * 500)
+
+    app.router.add_get("/", hostile)
+    async with serve(app) as base:
+        outcome = await probe(env, {"url": f"{base}/"})
+    assert outcome.phase is Phase.RESPONSE
+    assert outcome.summary.startswith("HTTP 302: redirect to 'ftp://u:***@files.test/pp")
+    assert "secret" not in outcome.summary
+    assert len(outcome.summary) < 300

@@ -11,13 +11,17 @@ import os
 import struct
 from collections.abc import AsyncIterator, Callable
 
+import dns.name
+import dns.rdatatype
 import pytest
 
 from monitord.checks import dns as dns_check
 from monitord.checks import dns_authority
+from monitord.checks._dns_query import ask
 from monitord.checks.base import CheckEnv
 from monitord.clock import SystemClock
 from monitord.compat import timeout
+from monitord.config.schema import HostPort
 from monitord.model import Outcome, Phase, Status
 from tests.support.dnszones import make_check
 from tests.support.knot import free_udp_tcp_port
@@ -115,3 +119,12 @@ async def test_dns_authority_rejects_hostile_nameservers(hostile: str) -> None:
     assert outcome.status in (Status.CRITICAL, Status.UNKNOWN)
     assert outcome.phase is not Phase.INTERNAL
     assert outcome.summary
+
+
+@pytest.mark.parametrize("tcp", [False, True])
+async def test_a_server_named_rather_than_addressed_is_refused_at_once(tcp: bool) -> None:
+    # Looking a server name up would be a blocking getaddrinfo on the event loop: "localhost"
+    # resolves (hosts file), so only the refusal keeps this from asking it.
+    server = HostPort("localhost", free_udp_tcp_port(["127.0.0.1"]))
+    reply = await ask(server, dns.name.from_text("shop.test"), dns.rdatatype.SOA, 2.0, tcp=tcp)
+    assert (reply.message, reply.failure) == (None, "server is not an IP address")

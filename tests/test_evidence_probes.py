@@ -225,3 +225,39 @@ async def test_dns_authority_keeps_the_per_server_table(
     [row] = items(collected, "authority")
     assert row.status == "ok"
     assert row.detail.startswith("serial 7; NS ns1.shop.test; AA yes over UDP, yes over TCP")
+
+
+async def test_a_server_name_behind_a_cname_is_not_asked_as_a_server(
+        knot_factory: Callable[..., KnotServer]) -> None:
+    # ns1 is a CNAME: its target is a name, never an address to send queries to.
+    text = zone_text("shop.test", ns=("ns1",), records=[
+        "ns1 IN CNAME host.shop.test.", "host IN A 127.0.0.1", "www IN A 127.0.0.10"])
+    knot = knot_factory({"shop.test": text}, address="127.0.0.1")
+    config = check("dns", {"query": "www.shop.test", "record": "A"})
+    async with check_env(SystemClock(), "here", (knot.endpoint,)) as env:
+        collected = await collect(config, env, 5.0)
+    targets = [e.target for e in items(collected, "authoritative")]
+    assert targets == ["www.shop.test at ns1.shop.test 127.0.0.1:53 (zone shop.test)"], targets
+
+
+async def test_a_redirect_fact_is_redacted_and_bounded() -> None:
+    where = {"to": "/home"}
+    app = web.Application()
+
+    async def root(request: web.Request) -> web.Response:
+        raise web.HTTPFound(where["to"])
+
+    app.router.add_get("/", root)
+    async with serve(app) as base, check_env(SystemClock(), "here") as env:
+        config = check("http", {"url": base + "/", "follow_redirects": False})
+        good = await run(config, env)
+        where["to"] = base.replace("//", "//u:secret@") + "/x?pad=" + "p" * 500
+        bad = await run(config, env)
+        collected = await collect(config, env, 5.0)
+
+    for facts in (bad.facts, collected.facts):
+        assert "secret" not in facts["redirect"]
+        assert len(facts["redirect"]) <= 200
+    [change] = changes(fingerprint(good), merge(fingerprint(bad), collected.facts))
+    assert change.startswith("redirect: now to http://u:***@127.0.0.1:")
+    assert "secret" not in change

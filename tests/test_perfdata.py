@@ -23,6 +23,7 @@ INF = math.inf
     ("users=U;5;10 load1=0.5", [PerfDatum("load1", 0.5, "")]),
     ("a=1 garbage b=2", [PerfDatum("a", 1.0, ""), PerfDatum("b", 2.0, "")]),
     ("temp=-4.5e1;x;;abc", [PerfDatum("temp", -45.0, "")]),
+    ("x=1e999 y=-1e999 z=nan big=1e308TB ok=2", [PerfDatum("ok", 2.0, "")]),
     ("", []),
 ])
 def test_parse_perfdata(text: str, expected: list[PerfDatum]) -> None:

@@ -4,6 +4,7 @@ hostile UDP peer on loopback."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
@@ -212,3 +213,22 @@ async def test_error_status_names_the_oid(env: CheckEnv) -> None:
         transport.close()
     assert failure.value.phase is Phase.AUTH
     assert "access denied on 1.3.6.1.2.1.1.3.0 (noAccess)" in failure.value.summary
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+async def test_concurrent_first_requests_share_one_socket(agent: SnmpAgent) -> None:
+    client = v2c.V2cClient()
+    before = open_fds()
+    endpoint = Endpoint("127.0.0.1", agent.port, 2.0, 1)
+    sessions = [SnmpSession(v2c.V2cRequester(client, "public", endpoint), endpoint,
+                            lambda: 10.0) for _ in range(5)]
+    found = await asyncio.gather(*(s.get([oids.SYS_UPTIME]) for s in sessions))
+    assert all(oids.SYS_UPTIME in f for f in found)
+    during = open_fds() - before
+    client.close()
+    for _ in range(3):  # a closed transport lets its socket go on the next loop turns
+        await asyncio.sleep(0)
+    assert (during, open_fds()) == (1, before)

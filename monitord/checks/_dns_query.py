@@ -25,6 +25,7 @@ import dns.rdata
 import dns.rdatatype
 
 from monitord.checks._dns_wire import AA, RRSIG, Message, Record, Rrsig, WireError, read
+from monitord.checks._options import is_ip
 from monitord.compat import timeout as compat_timeout
 from monitord.config.schema import HostPort
 
@@ -111,10 +112,12 @@ async def ask(server: HostPort, name: dns.name.Name, rdtype: dns.rdatatype.Rdata
     of the cost of a round, and a signed zone's authority and additional sections (NS, glue and
     their RRSIGs) are several times the size of the answer.
     """
+    transport = "tcp" if tcp else "udp"
+    if not is_ip(server.host):  # a name would be looked up by a blocking getaddrinfo
+        return Reply(server, transport, None, "server is not an IP address")
     template, question = _render(name, rdtype, dnssec)
     ident = secrets.randbits(16).to_bytes(2, "big")
     wire = ident + template[2:]
-    transport = "tcp" if tcp else "udp"
     try:
         async with compat_timeout(timeout):
             if not tcp:

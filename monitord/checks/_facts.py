@@ -11,6 +11,17 @@ import hashlib
 
 from monitord.checks._probe import Probe
 from monitord.checks._tls import cert_info
+from monitord.config.secrets import redact_url
+
+# A Location is the server's text: facts travel in notifications, so it is cut short.
+MAX_REDIRECT_FACT = 200
+
+
+def redirect_fact(location: str) -> str:
+    """The ``redirect`` fact of a Location: credentials masked, at most 200 characters.
+
+    The check and the evidence both note it this way, so the two compare equal."""
+    return redact_url(location)[:MAX_REDIRECT_FACT]
 
 
 def probe_facts(probe: Probe) -> dict[str, str]:

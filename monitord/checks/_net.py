@@ -48,7 +48,11 @@ class _Noting(AbstractResolver):
 
     async def resolve(self, host: str, port: int = 0,
                       family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
-        found = await self.inner.resolve(host, port, family)
+        try:
+            found = await self.inner.resolve(host, port, family)
+        except ValueError:  # UnicodeError too: the name codec refuses a host (a hostile
+            # redirect to "a..b"); a name that cannot be asked for is one that does not resolve
+            raise socket.gaierror(socket.EAI_NONAME, "invalid host name") from None
         probe = CURRENT.get()
         if probe is not None:
             probe.addresses = tuple(dict.fromkeys(str(r["host"]) for r in found))

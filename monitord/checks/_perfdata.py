@@ -110,10 +110,13 @@ def _datum(label: str, spec: str) -> PerfDatum | None:
         return None
     unit = value[2]
     scale = _SCALE.get(unit, 1.0)
+    number = float(value[1]) * scale
+    if not math.isfinite(number):  # "1e999": no metric store or graph can hold it
+        return None
     fields += [""] * (5 - len(fields))
     return PerfDatum(
         label=label,
-        value=float(value[1]) * scale,
+        value=number,
         unit=_BASE.get(unit, unit),
         warn=_range(fields[1], scale),
         crit=_range(fields[2], scale),

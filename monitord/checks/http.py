@@ -15,7 +15,7 @@ import aiohttp
 from yarl import URL
 
 from monitord.checks import _expect_json as expect_json
-from monitord.checks._facts import probe_facts
+from monitord.checks._facts import probe_facts, redirect_fact
 from monitord.checks._http_client import classify, read_capped, shared_session, timing
 from monitord.checks._probe import Probe, ProbeFailure, run_probe
 from monitord.checks._tls import shared_context
@@ -119,7 +119,8 @@ class HttpCheck:
                 facts.update(probe_facts(probe))
                 location = None
                 if response.status in REDIRECT_STATUS:
-                    facts.setdefault("redirect", response.headers.get("Location", ""))
+                    facts.setdefault("redirect",
+                                    redirect_fact(response.headers.get("Location", "")))
                 if spec.follow_redirects and response.status in REDIRECT_STATUS:
                     location = response.headers.get("Location")
                 if location is None:
@@ -177,13 +178,14 @@ class HttpCheck:
 def _next_hop(url: URL, location: str | None, status: int, visited: list[str],
               max_redirects: int) -> URL:
     """The URL a redirect points to; a loop, too many hops or a bad target is a failure."""
+    shown = redirect_fact(location or "")  # the server's text: redacted and cut
     try:
         target = url.join(URL(location or ""))
     except ValueError:
-        raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: invalid Location {location!r}"
+        raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: invalid Location {shown!r}"
                            ) from None
     if target.scheme not in ("http", "https") or not target.host:
-        raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: redirect to {location!r} is not "
+        raise ProbeFailure(Phase.RESPONSE, f"HTTP {status}: redirect to {shown!r} is not "
                                            f"an http(s) URL")
     if target.user is not None:  # credentials in a Location are dropped: never sent on, never shown
         target = target.with_user(None)

@@ -142,8 +142,8 @@ async def _zone_servers(name: dns.name.Name, resolver: HostPort,
     servers: list[tuple[str, HostPort]] = []
     for ns_name, result in zip(names, found_addresses):
         if isinstance(result, dict):
-            servers += [(ns_name, HostPort(value, DNS_PORT))
-                        for answers in result.values() for value, _ in answers]
+            servers += [(ns_name, HostPort(value, DNS_PORT))  # never a CNAME's target name
+                        for t in ("A", "AAAA") for value, _ in result.get(t, [])]
     why = "" if servers else f"no address for the servers of {_text(zone)} ({', '.join(names)})"
     return _text(zone), servers[:MAX_SERVERS], why
 

@@ -21,7 +21,7 @@ import aiohttp
 import dns.name
 from yarl import URL
 
-from monitord.checks._facts import certificate_facts
+from monitord.checks._facts import certificate_facts, redirect_fact
 from monitord.checks._http_client import shared_session
 from monitord.checks._net import close_stream, os_reason, shared_resolver
 from monitord.checks._options import is_ip
@@ -257,6 +257,6 @@ def _known(response: aiohttp.ClientResponse) -> bool:
 def _http_facts(response: aiohttp.ClientResponse) -> dict[str, str]:
     facts = {"status_code": str(response.status)}
     if "Location" in response.headers:
-        facts["redirect"] = response.headers["Location"]
+        facts["redirect"] = redirect_fact(response.headers["Location"])
     return facts
 

@@ -71,6 +71,7 @@ class V2cClient:
         self.pending: dict[int, _Pending] = {}
         self.rejected: dict[Address, int] = {}  # datagrams dropped, per sender we asked
         self._transports: dict[int, asyncio.DatagramTransport] = {}
+        self._opening = asyncio.Lock()
         self._next_id = random.randrange(1, 1 << 30)
 
     def close(self) -> None:
@@ -89,12 +90,19 @@ class V2cClient:
 
     async def _transport(self, family: int) -> asyncio.DatagramTransport:
         transport = self._transports.get(family)
-        if transport is None or transport.is_closing():
-            sock = socket.socket(family, socket.SOCK_DGRAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
-            loop = asyncio.get_running_loop()
-            transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self), sock=sock)
-            self._transports[family] = transport
+        if transport is not None and not transport.is_closing():
+            return transport
+        # Creating an endpoint yields: concurrent first callers must wait for the one
+        # socket rather than each open their own (all but the last would leak).
+        async with self._opening:
+            transport = self._transports.get(family)
+            if transport is None or transport.is_closing():
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER)
+                loop = asyncio.get_running_loop()
+                transport, _ = await loop.create_datagram_endpoint(lambda: _Protocol(self),
+                                                                   sock=sock)
+                self._transports[family] = transport
         return transport
 
     def received(self, data: bytes, source: Address) -> None:
