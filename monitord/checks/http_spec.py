@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from monitord.checks import _expect_json as expect_json
-from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options
+from monitord.checks._options import DEFAULT_TLS, TlsOptions, size, tls_options, to_host
 from monitord.checks.kind import CheckKind, Kind, deferred
 from monitord.config.reader import SecretRef, Table, describe_value, to_duration, to_str
 from monitord.config.secrets import redact_url
@@ -150,9 +150,20 @@ def url_problem(url: str) -> str | None:
         return f"malformed URL ({exc})"
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return "expected an http:// or https:// URL with a host"
+    if not _valid_host(parts.hostname):
+        return "invalid host name in the URL (empty or over-long label?)"
     if port is not None and not 0 < port < 65536:
         return "expected a port from 1 to 65535"
     return None
+
+
+def _valid_host(name: str) -> bool:
+    """An IP address or a host name DNS can carry (IDN names by their ASCII form)."""
+    try:
+        to_host(name if name.isascii() else name.encode("idna").decode("ascii"))
+    except (UnicodeError, ValueError):
+        return False
+    return True
 
 
 def _duration(value: object) -> float:

@@ -45,7 +45,8 @@ def test_empty_config_is_refused(tmp_path: Path) -> None:
     _one_line(monitord("run", "-c", str(path)), 2, "config.toml", "empty")
 
 
-@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/"])
+@pytest.mark.parametrize("url", ["http://[::1/", "http://127.0.0.1:99999/", "http://a..b/",
+                                 f"http://{'a' * 64}.example/"])
 def test_malformed_url_is_a_config_error(tmp_path: Path, url: str) -> None:
     path = _setup(tmp_path, extra=f"""
         [[check]]
