@@ -225,8 +225,11 @@ class Alerting(Operations):
             try:
                 await self.store.transaction(lambda conn: write_batches(conn, batches, marks))
             except sqlite3.Error as exc:
-                if self.outbox is not None and batch.notifications:
-                    self.outbox.remember(batch.notifications)
+                # Every queued batch's notifications (one kept by a cancelled caller was
+                # never remembered); remembering is idempotent by notification id.
+                pending = [n for b in batches for n in b.notifications]
+                if self.outbox is not None and pending:
+                    self.outbox.remember(pending)
                 if self._commit_error is None:
                     log.error("state_not_writable", component="alerting", error=str(exc),
                               detail="kept in memory, written when possible")
