@@ -9,10 +9,10 @@ from pathlib import Path
 
 from aiohttp import web
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -89,15 +89,19 @@ def drive(run: Running, attacker: str, profile: Path) -> None:
         silence.find_element(By.CSS_SELECTOR, "button").click()
         wait.until(ec.url_contains("/check/shop-api"))
 
-        def failed_evidence(d: WebDriver) -> list[WebElement]:
-            found = d.find_elements(By.CSS_SELECTOR, ".card.incident ul.evidence li.failed")
+        def failed_evidence(d: WebDriver) -> list[str]:
+            # Texts, read at once: the page's own refresh may replace the elements any time.
+            try:
+                found = [e.text for e in d.find_elements(
+                    By.CSS_SELECTOR, ".card.incident ul.evidence li.failed")]
+            except StaleElementReferenceException:
+                return []
             if not found:  # gathered in the seconds after confirmation: look again
                 d.refresh()
             return found
 
-        items = wait.until(failed_evidence)
-        assert any("FAILED connect 127.0.0.1:" in i.text and "refused" in i.text
-                   for i in items)
+        texts = wait.until(failed_evidence)
+        assert any("FAILED connect 127.0.0.1:" in t and "refused" in t for t in texts)
         shot(driver, "check")
 
         driver.get(f"{run.base}/")
